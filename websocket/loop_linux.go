@@ -1,0 +1,550 @@
+package websocket
+
+import (
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// The event loop (Linux, epoll). See docs/design.md, "Who owns a connection".
+
+const (
+	phaseHTTP      = iota // reading the HTTP request in the loop
+	phaseHandshake        // a handshake worker runs the handler
+	phaseWS               // WebSocket framing
+)
+
+const (
+	readBufSize    = 64 << 10
+	maxEvents      = 512
+	maxPendingHTTP = 64 << 10 // request bytes buffered while the handler runs
+)
+
+var errTooManyFiles = syscall.EMFILE
+
+// hsState holds a connection's request bytes until the handshake is done.
+type hsState struct {
+	buf []byte
+	h   http.Handler
+	cl  *chanListener
+	n   int // length of the request head once parsed
+}
+
+type loop struct {
+	s     *Server
+	epfd  int
+	evfd  int
+	buf   []byte
+	conns []*Conn // by fd; only the loop goroutine touches it
+
+	qmu      sync.Mutex
+	dirty    []*Conn
+	tasks    []func()
+	sleeping bool
+	woken    bool
+	stopping bool
+	spareD   []*Conn
+	spareT   []func()
+	stopped  chan struct{}
+}
+
+func startLoops(s *Server, n int) []*loop {
+	loops := make([]*loop, 0, n)
+	for i := 0; i < n; i++ {
+		l, err := newLoop(s)
+		if err != nil {
+			s.cfg.Logger.Warn("websocket: event loop unavailable; connections use goroutines", "err", err)
+			for _, l := range loops {
+				l.stop()
+			}
+			return nil
+		}
+		loops = append(loops, l)
+		s.wg.Add(1)
+		go l.run()
+	}
+	return loops
+}
+
+func newLoop(s *Server) (*loop, error) {
+	epfd, err := syscall.EpollCreate1(syscall.EPOLL_CLOEXEC)
+	if err != nil {
+		return nil, os.NewSyscallError("epoll_create1", err)
+	}
+	r1, _, e := syscall.Syscall(syscall.SYS_EVENTFD2, 0, syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
+	if e != 0 {
+		syscall.Close(epfd)
+		return nil, os.NewSyscallError("eventfd2", e)
+	}
+	evfd := int(r1)
+	ev := syscall.EpollEvent{Events: syscall.EPOLLIN, Fd: int32(evfd)}
+	if err := syscall.EpollCtl(epfd, syscall.EPOLL_CTL_ADD, evfd, &ev); err != nil {
+		syscall.Close(epfd)
+		syscall.Close(evfd)
+		return nil, os.NewSyscallError("epoll_ctl", err)
+	}
+	return &loop{s: s, epfd: epfd, evfd: evfd, buf: make([]byte, readBufSize), stopped: make(chan struct{})}, nil
+}
+
+// takeFD moves a TCP connection out of the Go runtime poller: it duplicates
+// the descriptor, closes the net.Conn and returns the non-blocking copy.
+func takeFD(tc *net.TCPConn) (int, error) {
+	rc, err := tc.SyscallConn()
+	if err != nil {
+		return -1, err
+	}
+	fd := -1
+	var derr error
+	if err := rc.Control(func(f uintptr) {
+		fd, derr = syscall.Dup(int(f))
+	}); err != nil {
+		return -1, err
+	}
+	if derr != nil {
+		return -1, os.NewSyscallError("dup", derr)
+	}
+	_ = tc.Close()
+	syscall.CloseOnExec(fd)
+	if err := syscall.SetNonblock(fd, true); err != nil {
+		syscall.Close(fd)
+		return -1, os.NewSyscallError("setnonblock", err)
+	}
+	return fd, nil
+}
+
+// post runs f on the loop goroutine.
+func (l *loop) post(f func()) {
+	l.qmu.Lock()
+	if l.stopping {
+		l.qmu.Unlock()
+		return
+	}
+	l.tasks = append(l.tasks, f)
+	l.wakeLocked()
+	l.qmu.Unlock()
+}
+
+// schedule implements driver: queue c for a flush at the end of the batch.
+func (l *loop) schedule(c *Conn) {
+	l.qmu.Lock()
+	l.dirty = append(l.dirty, c)
+	l.wakeLocked()
+	l.qmu.Unlock()
+}
+
+// abort implements driver: the flush pass sees stAborted and tears c down.
+func (l *loop) abort(c *Conn) {
+	if c.st&stDirty == 0 {
+		c.st |= stDirty
+		l.schedule(c)
+	}
+}
+
+func (l *loop) wakeLocked() {
+	if l.sleeping && !l.woken {
+		l.woken = true
+		var one = [8]byte{1}
+		_, _ = syscall.Write(l.evfd, one[:])
+	}
+}
+
+// adopt registers an upgraded connection (from Upgrade's hijack path).
+func (l *loop) adopt(c *Conn, fd int, pre []byte) {
+	c.loop = l
+	c.drv = l
+	c.fd = fd
+	c.phase = phaseWS
+	l.s.live.Add(1)
+	l.post(func() {
+		if !l.register(c) {
+			return
+		}
+		l.open(c, pre)
+	})
+}
+
+// adoptHTTP registers a freshly accepted connection whose request the loop
+// will read.
+func (l *loop) adoptHTTP(c *Conn, fd int, h http.Handler, cl *chanListener) {
+	c.loop = l
+	c.drv = l
+	c.fd = fd
+	c.phase = phaseHTTP
+	c.hs = &hsState{h: h, cl: cl}
+	l.post(func() {
+		if !l.register(c) {
+			return
+		}
+		c.mu.Lock()
+		c.timer = time.AfterFunc(l.s.cfg.HandshakeTimeout, func() {
+			l.post(func() {
+				if c.phase != phaseWS && c.st&stClosed == 0 {
+					l.teardown(c, errors.New("websocket: handshake timeout"))
+				}
+			})
+		})
+		c.mu.Unlock()
+	})
+}
+
+func (l *loop) register(c *Conn) bool {
+	ev := syscall.EpollEvent{Events: syscall.EPOLLIN | syscall.EPOLLRDHUP, Fd: int32(c.fd)}
+	if err := syscall.EpollCtl(l.epfd, syscall.EPOLL_CTL_ADD, c.fd, &ev); err != nil {
+		syscall.Close(c.fd)
+		if c.phase == phaseWS {
+			l.s.live.Add(-1)
+		}
+		return false
+	}
+	for c.fd >= len(l.conns) {
+		l.conns = append(l.conns, make([]*Conn, len(l.conns)+64)...)
+	}
+	l.conns[c.fd] = c
+	return true
+}
+
+// open starts WebSocket framing on c: OnOpen, then any bytes already read.
+func (l *loop) open(c *Conn, pre []byte) {
+	c.phase = phaseWS
+	c.h.OnOpen(c)
+	if len(pre) > 0 {
+		l.feed(c, pre)
+	}
+	if c.st&stDirty != 0 {
+		// The 101 (and anything OnOpen wrote) goes out in this batch.
+		return
+	}
+	c.mu.Lock()
+	c.scheduleLocked()
+	c.mu.Unlock()
+}
+
+func (l *loop) feed(c *Conn, b []byte) {
+	if c.rd.discard {
+		return
+	}
+	if err := c.feed(b); err != nil {
+		c.fail(err)
+	}
+}
+
+func (l *loop) run() {
+	defer l.s.wg.Done()
+	defer close(l.stopped)
+	events := make([]syscall.EpollEvent, maxEvents)
+	for {
+		l.qmu.Lock()
+		if l.stopping {
+			l.qmu.Unlock()
+			l.shutdown()
+			return
+		}
+		timeout := -1
+		if len(l.tasks) > 0 || len(l.dirty) > 0 {
+			timeout = 0
+		} else {
+			l.sleeping = true
+		}
+		l.qmu.Unlock()
+		n, err := syscall.EpollWait(l.epfd, events, timeout)
+		l.qmu.Lock()
+		l.sleeping = false
+		l.qmu.Unlock()
+		if err != nil && err != syscall.EINTR {
+			l.s.cfg.Logger.Error("websocket: epoll_wait", "err", err)
+			time.Sleep(time.Millisecond)
+		}
+		for i := 0; i < n; i++ {
+			fd := int(events[i].Fd)
+			if fd == l.evfd {
+				var b [8]byte
+				_, _ = syscall.Read(l.evfd, b[:])
+				l.qmu.Lock()
+				l.woken = false
+				l.qmu.Unlock()
+				continue
+			}
+			if fd >= len(l.conns) || l.conns[fd] == nil {
+				continue
+			}
+			c := l.conns[fd]
+			ev := events[i].Events
+			if ev&syscall.EPOLLOUT != 0 {
+				l.flush(c)
+			}
+			if ev&(syscall.EPOLLIN|syscall.EPOLLHUP|syscall.EPOLLERR|syscall.EPOLLRDHUP) != 0 && c.st&stClosed == 0 {
+				l.read(c)
+			}
+		}
+		l.runQueue()
+	}
+}
+
+// runQueue runs posted tasks, then flushes every dirty connection once.
+func (l *loop) runQueue() {
+	for round := 0; round < 4; round++ {
+		l.qmu.Lock()
+		tasks, dirty := l.tasks, l.dirty
+		l.tasks, l.dirty = l.spareT[:0], l.spareD[:0]
+		l.qmu.Unlock()
+		if len(tasks) == 0 && len(dirty) == 0 {
+			return
+		}
+		for i, f := range tasks {
+			f()
+			tasks[i] = nil
+		}
+		for i, c := range dirty {
+			l.flush(c)
+			dirty[i] = nil
+		}
+		l.qmu.Lock()
+		l.spareT, l.spareD = tasks[:0], dirty[:0]
+		l.qmu.Unlock()
+	}
+}
+
+func (l *loop) read(c *Conn) {
+	n, err := syscall.Read(c.fd, l.buf)
+	if n > 0 {
+		switch c.phase {
+		case phaseWS:
+			l.feed(c, l.buf[:n])
+		case phaseHTTP:
+			l.readRequest(c, l.buf[:n])
+		case phaseHandshake:
+			if c.hs == nil {
+				return // answering with an error; input is dropped
+			}
+			if len(c.hs.buf)+n > maxPendingHTTP {
+				l.teardown(c, errRequestTooLarge)
+				return
+			}
+			c.hs.buf = append(c.hs.buf, l.buf[:n]...)
+		}
+		return
+	}
+	if err == syscall.EAGAIN || err == syscall.EINTR {
+		return
+	}
+	if err == nil {
+		err = io.EOF
+	}
+	l.teardown(c, err)
+}
+
+// readRequest accumulates and parses the HTTP request head in the loop.
+func (l *loop) readRequest(c *Conn, b []byte) {
+	hs := c.hs
+	if hs.buf == nil {
+		hs.buf = pool.Get(len(b))
+	}
+	hs.buf = pool.Grow(hs.buf, len(b))
+	hs.buf = append(hs.buf, b...)
+	r, n, err := parseRequest(hs.buf)
+	if err != nil {
+		status := http.StatusBadRequest
+		if err == errRequestTooLarge {
+			status = http.StatusRequestHeaderFieldsTooLarge
+		}
+		l.respondAndClose(c, appendHTTPError(nil, status, err.Error(), nil))
+		return
+	}
+	if r == nil {
+		return // head incomplete
+	}
+	hs.n = n
+	if !IsUpgradeRequest(r) {
+		l.handoff(c)
+		return
+	}
+	r.RemoteAddr = c.remote.String()
+	c.phase = phaseHandshake
+	select {
+	case l.s.hsJobs <- hsJob{c: c, r: r, h: hs.h}:
+	default:
+		l.respondAndClose(c, appendHTTPError(nil, http.StatusServiceUnavailable, "too many handshakes in progress", nil))
+	}
+}
+
+// handshakeDone applies a handler's outcome on the loop.
+func (l *loop) handshakeDone(c *Conn, lw *loopRW) {
+	if c.st&stClosed != 0 {
+		return
+	}
+	hs := c.hs
+	c.hs = nil
+	c.mu.Lock()
+	if c.timer != nil {
+		c.timer.Stop()
+		c.timer = nil
+	}
+	c.mu.Unlock()
+	rest := append([]byte(nil), hs.buf[hs.n:]...)
+	pool.Put(hs.buf)
+	if lw.upgraded == nil {
+		l.respondAndClose(c, lw.response())
+		return
+	}
+	l.s.live.Add(1)
+	l.open(c, rest)
+}
+
+// respondAndClose writes an HTTP response and closes the connection after it.
+func (l *loop) respondAndClose(c *Conn, resp []byte) {
+	c.phase = phaseHandshake // ignore further input
+	if c.hs != nil {
+		c.hs.buf = c.hs.buf[:0]
+	}
+	c.mu.Lock()
+	c.out = append(c.growOutLocked(len(resp)), resp...)
+	c.st |= stWriteClose
+	c.scheduleLocked()
+	c.mu.Unlock()
+}
+
+// handoff gives a non-WebSocket request's connection to net/http, replaying
+// the bytes read so far.
+func (l *loop) handoff(c *Conn) {
+	hs := c.hs
+	c.hs = nil
+	pre := append([]byte(nil), hs.buf...)
+	pool.Put(hs.buf)
+	l.unregister(c)
+	c.mu.Lock()
+	c.st |= stClosed
+	if c.timer != nil {
+		c.timer.Stop()
+		c.timer = nil
+	}
+	c.mu.Unlock()
+	f := os.NewFile(uintptr(c.fd), "")
+	nc, err := net.FileConn(f)
+	_ = f.Close()
+	if err != nil {
+		return
+	}
+	hs.cl.deliver(&prefixConn{Conn: nc, pre: pre})
+}
+
+func (l *loop) unregister(c *Conn) {
+	_ = syscall.EpollCtl(l.epfd, syscall.EPOLL_CTL_DEL, c.fd, nil)
+	if c.fd < len(l.conns) && l.conns[c.fd] == c {
+		l.conns[c.fd] = nil
+	}
+}
+
+// flush writes c's pending output without blocking.
+func (l *loop) flush(c *Conn) {
+	c.mu.Lock()
+	if c.st&stClosed != 0 {
+		c.mu.Unlock()
+		return
+	}
+	if c.st&stAborted != 0 {
+		c.mu.Unlock()
+		l.teardown(c, nil)
+		return
+	}
+	for c.outOff < len(c.out) {
+		n, err := syscall.Write(c.fd, c.out[c.outOff:])
+		if n > 0 {
+			c.outOff += n
+			continue
+		}
+		if err == syscall.EINTR {
+			continue
+		}
+		if err == syscall.EAGAIN {
+			if !c.wantOut {
+				c.wantOut = true
+				ev := syscall.EpollEvent{Events: syscall.EPOLLIN | syscall.EPOLLRDHUP | syscall.EPOLLOUT, Fd: int32(c.fd)}
+				_ = syscall.EpollCtl(l.epfd, syscall.EPOLL_CTL_MOD, c.fd, &ev)
+			}
+			c.mu.Unlock()
+			return
+		}
+		c.abortLocked(err)
+		c.mu.Unlock()
+		l.teardown(c, err)
+		return
+	}
+	c.st &^= stDirty
+	if c.wantOut {
+		c.wantOut = false
+		ev := syscall.EpollEvent{Events: syscall.EPOLLIN | syscall.EPOLLRDHUP, Fd: int32(c.fd)}
+		_ = syscall.EpollCtl(l.epfd, syscall.EPOLL_CTL_MOD, c.fd, &ev)
+	}
+	shut := c.afterFlushLocked()
+	c.mu.Unlock()
+	if shut {
+		_ = syscall.Shutdown(c.fd, syscall.SHUT_WR)
+		if c.phase != phaseWS {
+			// An HTTP error response: nothing more to wait for.
+			l.teardown(c, nil)
+		}
+	}
+}
+
+// teardown closes c's descriptor and reports the close. Loop goroutine only.
+func (l *loop) teardown(c *Conn, err error) {
+	if c.st&stClosed != 0 {
+		return
+	}
+	l.unregister(c)
+	_ = syscall.Close(c.fd)
+	if c.hs != nil {
+		pool.Put(c.hs.buf)
+		c.hs = nil
+	}
+	open := c.phase == phaseWS
+	c.finish(err)
+	if open {
+		l.s.live.Add(-1)
+	}
+}
+
+// closeAll starts the closing handshake on every WebSocket connection.
+func (l *loop) closeAll(code StatusCode, reason string) {
+	l.post(func() {
+		for _, c := range l.conns {
+			if c == nil {
+				continue
+			}
+			if c.phase == phaseWS {
+				_ = c.Close(code, reason)
+			} else {
+				l.teardown(c, ErrServerClosed)
+			}
+		}
+	})
+}
+
+func (l *loop) stop() {
+	l.qmu.Lock()
+	if l.stopping {
+		l.qmu.Unlock()
+		return
+	}
+	l.stopping = true
+	l.sleeping = true
+	l.woken = false
+	l.wakeLocked()
+	l.qmu.Unlock()
+}
+
+// shutdown drops every remaining connection and releases the loop.
+func (l *loop) shutdown() {
+	for _, c := range l.conns {
+		if c != nil {
+			l.teardown(c, ErrServerClosed)
+		}
+	}
+	syscall.Close(l.epfd)
+	syscall.Close(l.evfd)
+}
