@@ -1,0 +1,201 @@
+//go:build linux && (amd64 || arm64 || riscv64 || ppc64le || loong64 || mips64 || mips64le || s390x)
+
+package udpio
+
+import (
+	"encoding/binary"
+	"net/netip"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// Batch is a reusable set of datagram slots for recvmmsg and sendmmsg
+// (recvmmsg(2), sendmmsg(2)). It is not safe for concurrent use.
+type Batch struct {
+	// Bufs are the receive buffers, one per slot. Recv reads slot i into
+	// Bufs[i][Headroom:], leaving room in front for a header to be written
+	// in place (ChannelData, Data indication).
+	Bufs     [][]byte
+	Headroom int
+	// N holds the received length per slot after Recv.
+	N []int
+	// Addrs holds the source address per slot after Recv, and the
+	// destination per slot for Send.
+	Addrs []netip.AddrPort
+	// Pkts holds the datagrams to send per slot for Send.
+	Pkts [][]byte
+
+	hdrs  []unix.Mmsghdr
+	iovs  []unix.Iovec
+	names []unix.RawSockaddrInet6
+	v6    bool // the socket the batch was last used with is AF_INET6
+}
+
+// NewBatch returns a batch of n slots with receive buffers of size bytes
+// after headroom bytes.
+func NewBatch(n, size, headroom int) *Batch {
+	b := &Batch{
+		Bufs:     make([][]byte, n),
+		Headroom: headroom,
+		N:        make([]int, n),
+		Addrs:    make([]netip.AddrPort, n),
+		Pkts:     make([][]byte, n),
+		hdrs:     make([]unix.Mmsghdr, n),
+		iovs:     make([]unix.Iovec, n),
+		names:    make([]unix.RawSockaddrInet6, n),
+	}
+	if size > 0 {
+		backing := make([]byte, n*(headroom+size))
+		for i := range b.Bufs {
+			b.Bufs[i] = backing[i*(headroom+size) : (i+1)*(headroom+size) : (i+1)*(headroom+size)]
+		}
+	}
+	return b
+}
+
+// Len is the number of slots.
+func (b *Batch) Len() int { return len(b.hdrs) }
+
+// Recv receives up to Len datagrams from fd without blocking
+// (MSG_DONTWAIT). It returns unix.EAGAIN when nothing is queued.
+func (b *Batch) Recv(fd int) (int, error) {
+	for i := range b.hdrs {
+		buf := b.Bufs[i][b.Headroom:]
+		b.iovs[i].Base = &buf[0]
+		b.iovs[i].SetLen(len(buf))
+		h := &b.hdrs[i].Hdr
+		h.Name = (*byte)(unsafe.Pointer(&b.names[i]))
+		h.Namelen = unix.SizeofSockaddrInet6
+		h.Iov = &b.iovs[i]
+		h.Iovlen = 1
+		h.Control = nil
+		h.Controllen = 0
+		h.Flags = 0
+	}
+	n, err := mmsg(unix.SYS_RECVMMSG, fd, b.hdrs, unix.MSG_DONTWAIT)
+	if err != nil {
+		return 0, err
+	}
+	for i := 0; i < n; i++ {
+		b.N[i] = int(b.hdrs[i].Len)
+		b.Addrs[i] = decodeSockaddr(&b.names[i])
+	}
+	return n, nil
+}
+
+// Send sends Pkts[i] to Addrs[i] for i < n on fd without blocking. v6
+// tells whether fd is an AF_INET6 socket (IPv4 destinations are then
+// v4-mapped). It returns how many were sent; a datagram the kernel refuses
+// (full buffer) is dropped, as UDP allows, and the rest are still tried.
+func (b *Batch) Send(fd int, n int, v6 bool) (int, error) {
+	sent := 0
+	for i := 0; i < n; i++ {
+		p := b.Pkts[i]
+		if len(p) == 0 {
+			b.iovs[i].Base = nil
+		} else {
+			b.iovs[i].Base = &p[0]
+		}
+		b.iovs[i].SetLen(len(p))
+		h := &b.hdrs[i].Hdr
+		h.Name = (*byte)(unsafe.Pointer(&b.names[i]))
+		h.Namelen = encodeSockaddr(&b.names[i], b.Addrs[i], v6)
+		h.Iov = &b.iovs[i]
+		h.Iovlen = 1
+		h.Control = nil
+		h.Controllen = 0
+		h.Flags = 0
+	}
+	var firstErr error
+	for off := 0; off < n; {
+		k, err := mmsg(unix.SYS_SENDMMSG, fd, b.hdrs[off:n], unix.MSG_DONTWAIT)
+		if err != nil {
+			if firstErr == nil {
+				firstErr = err
+			}
+			off++ // drop the datagram that failed and go on
+			continue
+		}
+		sent += k
+		off += k
+	}
+	return sent, firstErr
+}
+
+func mmsg(trap uintptr, fd int, hdrs []unix.Mmsghdr, flags int) (int, error) {
+	if len(hdrs) == 0 {
+		return 0, nil
+	}
+	for {
+		r, _, e := unix.Syscall6(trap, uintptr(fd), uintptr(unsafe.Pointer(&hdrs[0])), uintptr(len(hdrs)), uintptr(flags), 0, 0)
+		if e == unix.EINTR {
+			continue
+		}
+		if e != 0 {
+			return 0, e
+		}
+		return int(r), nil
+	}
+}
+
+// SendTo sends one datagram without blocking. sa must come from
+// [Sockaddr] so that no allocation happens here.
+func SendTo(fd int, p []byte, sa *Sockaddr) error {
+	var base unsafe.Pointer
+	if len(p) > 0 {
+		base = unsafe.Pointer(&p[0])
+	}
+	for {
+		_, _, e := unix.Syscall6(unix.SYS_SENDTO, uintptr(fd), uintptr(base), uintptr(len(p)),
+			unix.MSG_DONTWAIT, uintptr(unsafe.Pointer(&sa.raw)), uintptr(sa.len))
+		if e == unix.EINTR {
+			continue
+		}
+		if e != 0 {
+			return e
+		}
+		return nil
+	}
+}
+
+// Sockaddr is a pre-encoded destination for SendTo.
+type Sockaddr struct {
+	raw unix.RawSockaddrInet6
+	len uint32
+}
+
+// NewSockaddr encodes ap for a socket of the given family (v6: AF_INET6).
+func NewSockaddr(ap netip.AddrPort, v6 bool) *Sockaddr {
+	sa := &Sockaddr{}
+	sa.len = encodeSockaddr(&sa.raw, ap, v6)
+	return sa
+}
+
+func decodeSockaddr(rsa *unix.RawSockaddrInet6) netip.AddrPort {
+	b := (*[unix.SizeofSockaddrInet6]byte)(unsafe.Pointer(rsa))
+	port := binary.BigEndian.Uint16(b[2:4])
+	switch rsa.Family {
+	case unix.AF_INET:
+		return netip.AddrPortFrom(netip.AddrFrom4([4]byte(b[4:8])), port)
+	case unix.AF_INET6:
+		return netip.AddrPortFrom(netip.AddrFrom16(rsa.Addr).Unmap(), port)
+	}
+	return netip.AddrPort{}
+}
+
+func encodeSockaddr(rsa *unix.RawSockaddrInet6, ap netip.AddrPort, v6 bool) uint32 {
+	*rsa = unix.RawSockaddrInet6{}
+	b := (*[unix.SizeofSockaddrInet6]byte)(unsafe.Pointer(rsa))
+	binary.BigEndian.PutUint16(b[2:4], ap.Port())
+	ip := ap.Addr()
+	if !v6 {
+		rsa.Family = unix.AF_INET
+		a := ip.Unmap().As4()
+		copy(b[4:8], a[:])
+		return unix.SizeofSockaddrInet4
+	}
+	rsa.Family = unix.AF_INET6
+	rsa.Addr = ip.As16() // IPv4 becomes ::ffff:a.b.c.d
+	return unix.SizeofSockaddrInet6
+}
