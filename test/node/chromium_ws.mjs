@@ -1,11 +1,13 @@
-// chromium_ws.mjs URL — Chromium's own WebSocket (driven by playwright-core)
+// chromium_ws.mjs URL [PAGE_URL] — Chromium's own WebSocket (driven by playwright-core)
 // against a WebSocket echo server: text, binary, large and compressed
 // messages, checked byte for byte inside the page.
 //
 // Chromium is Debian's (/usr/bin/chromium, or $CHROMIUM_PATH), started with
 // exactly the flags below and a new empty user-data-dir; no browser is ever
 // downloaded. Chromium offers permessage-deflate by default, and the script
-// requires the server to accept it. Prints one "ok <case>" line per case and
+// requires the server to accept it. With PAGE_URL the page is loaded first,
+// so the WebSocket carries that page's Origin (same-origin checks see a real
+// browser request); otherwise it runs from about:blank. Prints one "ok <case>" line per case and
 // exits 0, or prints "FAIL ..." and exits 1.
 import { chromium } from 'playwright-core';
 import fs from 'node:fs';
@@ -13,8 +15,9 @@ import os from 'node:os';
 import path from 'node:path';
 
 const url = process.argv[2];
+const pageURL = process.argv[3];
 if (!url) {
-  console.error('usage: node chromium_ws.mjs ws://host:port/path');
+  console.error('usage: node chromium_ws.mjs ws://host:port/path [http://host:port/page]');
   process.exit(2);
 }
 const executablePath = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
@@ -138,6 +141,11 @@ try {
   });
   const page = context.pages()[0] ?? await context.newPage();
   page.on('console', (m) => console.log(`console: ${m.text()}`));
+  if (pageURL) {
+    const res = await page.goto(pageURL, { timeout: 30_000 });
+    if (!res || !res.ok()) throw new Error(`GET ${pageURL}: ${res ? res.status() : 'no response'}`);
+    console.log(`page ${pageURL} loaded`);
+  }
   console.log(`browser ${context.browser()?.version() ?? await page.evaluate(() => navigator.userAgent)}`);
   const lines = await page.evaluate(runCases, url);
   for (const l of lines) console.log(l);

@@ -1,0 +1,190 @@
+// Package ws_test checks our WebSocket engine against other people's
+// implementations: npm `ws` (client and server) and Chromium's own WebSocket,
+// driven through playwright-core. The scripts live in test/node; the npm
+// packages come from test/node/node_modules (scripts/deps.sh runs npm ci).
+// Missing node, node_modules or chromium skip these tests locally and fail
+// them in CI (CI=true).
+package ws_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/switchboard/switchboard/internal/testutil"
+	"github.com/switchboard/switchboard/websocket"
+)
+
+// TestMain fails the package if goroutines started during the tests are
+// still running once every server has shut down.
+func TestMain(m *testing.M) {
+	before := runtime.NumGoroutine()
+	code := m.Run()
+	if code == 0 {
+		deadline := time.Now().Add(10 * time.Second)
+		for runtime.NumGoroutine() > before && time.Now().Before(deadline) {
+			time.Sleep(50 * time.Millisecond)
+		}
+		if n := runtime.NumGoroutine(); n > before {
+			buf := make([]byte, 1<<20)
+			buf = buf[:runtime.Stack(buf, true)]
+			fmt.Fprintf(os.Stderr, "goroutine leak: %d goroutines at start, %d at end:\n%s\n", before, n, buf)
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
+
+// echoConfig is the server configuration under test: compression on, with
+// every message compressed, and room for the 1 MiB-plus messages the scripts
+// send.
+func echoConfig() websocket.Config {
+	return websocket.Config{
+		Compression:          true,
+		CompressionThreshold: 1, // compress everything but empty messages
+		MaxMessageSize:       16 << 20,
+		WriteBufferLimit:     64 << 20,
+	}
+}
+
+// echoHandler sends every message back with its type.
+var echoHandler = websocket.HandlerFuncs{
+	Message: func(c *websocket.Conn, typ websocket.MessageType, data []byte) {
+		if err := c.WriteMessage(typ, data); err != nil {
+			_ = c.Close(websocket.StatusCode(1011), "echo: "+err.Error())
+		}
+	},
+}
+
+const echoPage = `<!doctype html><title>switchboard interop</title><p>ws interop page`
+
+// echoMux serves /echo (the upgrade) and / (a page, so a browser can make a
+// same-origin request).
+func echoMux(t *testing.T, srv *websocket.Server) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/echo", func(w http.ResponseWriter, r *http.Request) {
+		if _, err := srv.Upgrade(w, r, echoHandler); err != nil {
+			t.Logf("upgrade: %v", err)
+		}
+	})
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprint(w, echoPage)
+	})
+	return mux
+}
+
+// startServe runs the echo server with Server.Serve on a loopback listener
+// (the event-loop path on Linux) and returns its base host:port.
+func startServe(t *testing.T) string {
+	t.Helper()
+	srv, err := websocket.NewServer(echoConfig())
+	if err != nil {
+		t.Fatalf("NewServer: %v", err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln, echoMux(t, srv)) }()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := srv.Shutdown(ctx); err != nil {
+			t.Errorf("Shutdown: %v", err)
+		}
+		select {
+		case err := <-served:
+			if err != nil && !errors.Is(err, net.ErrClosed) && !errors.Is(err, http.ErrServerClosed) && !strings.Contains(err.Error(), "closed") {
+				t.Errorf("Serve returned %v", err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Errorf("Serve did not return after Shutdown")
+		}
+	})
+	return ln.Addr().String()
+}
+
+// startHTTP runs the echo server behind a plain net/http server, reaching
+// connections through Server.Upgrade (the hijack path library users take).
+func startHTTP(t *testing.T) string {
+	t.Helper()
+	srv, err := websocket.NewServer(echoConfig())
+	if err != nil {
+		t.Fatalf("NewServer: %v", err)
+	}
+	hs := httptest.NewServer(echoMux(t, srv))
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := srv.Shutdown(ctx); err != nil {
+			t.Errorf("Shutdown: %v", err)
+		}
+		hs.Close()
+	})
+	return hs.Listener.Addr().String()
+}
+
+var servers = []struct {
+	name  string
+	start func(*testing.T) string
+}{
+	{"Serve", startServe},
+	{"Upgrade", startHTTP},
+}
+
+// checkPassed fails the test unless a script's output ends with its PASS
+// line and has no FAIL line. (testutil logs the whole output with -v.)
+func checkPassed(t *testing.T, script, out string) {
+	t.Helper()
+	if strings.Contains(out, "\nFAIL") || strings.HasPrefix(out, "FAIL") || !strings.Contains(out, "PASS "+script) {
+		t.Fatalf("%s did not pass:\n%s", script, out)
+	}
+}
+
+// TestNodeWSClient: npm ws as the client against our server — text, binary,
+// 1 MiB, fragmented, bursts, ping, close; without and with permessage-deflate.
+func TestNodeWSClient(t *testing.T) {
+	testutil.NodeModules(t)
+	for _, s := range servers {
+		t.Run(s.name, func(t *testing.T) {
+			addr := s.start(t)
+			out := testutil.RunNode(t, 90*time.Second, "ws_client.mjs", "ws://"+addr+"/echo")
+			checkPassed(t, "ws_client", out)
+			for _, want := range []string{"ok large-binary", "ok deflate-negotiated", "ok deflate-large-text", "ok deflate-fragmented-binary"} {
+				if !strings.Contains(out, want) {
+					t.Errorf("ws_client output lacks %q", want)
+				}
+			}
+		})
+	}
+}
+
+// TestChromiumWebSocket: Chromium's WebSocket from a page served by our
+// server (same origin), with permessage-deflate negotiated.
+func TestChromiumWebSocket(t *testing.T) {
+	chromium := testutil.Chromium(t)
+	testutil.NodeModules(t)
+	t.Setenv("CHROMIUM_PATH", chromium)
+	for _, s := range servers {
+		t.Run(s.name, func(t *testing.T) {
+			addr := s.start(t)
+			out := testutil.RunNode(t, 150*time.Second, "chromium_ws.mjs", "ws://"+addr+"/echo", "http://"+addr+"/")
+			checkPassed(t, "chromium_ws", out)
+			for _, want := range []string{"ok deflate-negotiated", "ok large-binary", "ok large-text-compressible", "ok close-1000"} {
+				if !strings.Contains(out, want) {
+					t.Errorf("chromium_ws output lacks %q", want)
+				}
+			}
+		})
+	}
+}
