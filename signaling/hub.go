@@ -1,0 +1,260 @@
+package signaling
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/switchboard/switchboard/signaling/message"
+)
+
+// Hub implements the /signal protocol over any transport. Each client is a
+// Session, created by Connect; the transport feeds it frames with
+// Session.Handle and reports the end of the connection with
+// Session.Disconnect.
+type Hub struct {
+	cfg    Config
+	ctx    context.Context // canceled by Close; passed to the Authenticator
+	cancel context.CancelFunc
+
+	mu       sync.Mutex
+	sessions map[*Session]struct{}
+	closed   bool
+	drained  chan struct{} // closed when closed && len(sessions) == 0
+}
+
+// NewHub validates cfg and returns a Hub. It starts nothing.
+func NewHub(cfg Config) (*Hub, error) {
+	cfg, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	return &Hub{
+		cfg:      cfg,
+		ctx:      ctx,
+		cancel:   cancel,
+		sessions: make(map[*Session]struct{}),
+		drained:  make(chan struct{}),
+	}, nil
+}
+
+// ConnInfo describes a client's connection.
+type ConnInfo struct {
+	// Host is the host the client connected to (the HTTP Host header); it
+	// replaces "{host}" in ICE server URLs.
+	Host string
+	// Token is the token given outside the join frame (the ?token= query
+	// parameter); a join frame's own "token" takes precedence.
+	Token string
+	// Remote identifies the client in logs.
+	Remote string
+}
+
+// Connect registers a new client reached through p. After Close it returns
+// ErrShutdown.
+func (h *Hub) Connect(p Peer, info ConnInfo) (*Session, error) {
+	s := &Session{hub: h, peer: p, info: info}
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.closed {
+		return nil, ErrShutdown
+	}
+	h.sessions[s] = struct{}{}
+	return s, nil
+}
+
+// Len returns the number of connected sessions.
+func (h *Hub) Len() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return len(h.sessions)
+}
+
+// Close refuses new sessions and asks every connected peer's transport to
+// disconnect it (Peer.Close with ErrShutdown). It returns at once; Drained
+// tells when every session has disconnected.
+func (h *Hub) Close() {
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		return
+	}
+	h.closed = true
+	peers := make([]Peer, 0, len(h.sessions))
+	for s := range h.sessions {
+		peers = append(peers, s.peer)
+	}
+	if len(h.sessions) == 0 {
+		close(h.drained)
+	}
+	h.mu.Unlock()
+	h.cancel()
+	for _, p := range peers {
+		p.Close(ErrShutdown)
+	}
+}
+
+// Drained is closed once the hub is closed and every session disconnected.
+func (h *Hub) Drained() <-chan struct{} { return h.drained }
+
+func (h *Hub) remove(s *Session) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	delete(h.sessions, s)
+	if h.closed && len(h.sessions) == 0 {
+		select {
+		case <-h.drained:
+		default:
+			close(h.drained)
+		}
+	}
+}
+
+// Session is one client of a Hub. Handle and Disconnect must not be called
+// concurrently (a transport calls them from the connection's reader).
+type Session struct {
+	hub  *Hub
+	peer Peer
+	info ConnInfo
+
+	id, name, room string // set while joined
+	rate, errs     bucket
+	closing        bool // disconnected for abuse; waiting for Disconnect
+	gone           bool // Disconnect was called
+}
+
+// ID returns the peer id while the session is in a room, else "".
+func (s *Session) ID() string { return s.id }
+
+// Room returns the room the session is in, or "".
+func (s *Session) Room() string { return s.room }
+
+// Handle processes one frame from the client. It never blocks.
+func (s *Session) Handle(frame []byte) {
+	if s.gone || s.closing {
+		return
+	}
+	cfg := &s.hub.cfg
+	now := cfg.Now()
+	if !s.rate.take(now, cfg.MessageRate, cfg.MessageBurst) {
+		s.fail(now, message.Errorf(message.CodeRateLimited, "more than %d frames at once or %g per second; frame dropped", cfg.MessageBurst, cfg.MessageRate))
+		return
+	}
+	if len(frame) > cfg.MaxMessageSize {
+		s.fail(now, message.Errorf(message.CodeTooLarge, "frame of %d bytes exceeds the limit of %d", len(frame), cfg.MaxMessageSize))
+		return
+	}
+	m, err := message.Decode(frame)
+	if err == nil {
+		switch m.Type {
+		case message.TypeJoin:
+			err = s.join(&m, now)
+		case message.TypeLeave:
+			err = s.leave()
+		default:
+			err = s.relay(&m)
+		}
+	}
+	if err != nil {
+		s.fail(now, err)
+	}
+}
+
+// Disconnect removes the session: it leaves its room (others get peer-left)
+// and is forgotten by the hub. Later calls do nothing.
+func (s *Session) Disconnect() {
+	if s.gone {
+		return
+	}
+	s.gone = true
+	if s.room != "" {
+		_ = s.leave()
+	}
+	s.hub.remove(s)
+}
+
+// fail answers with an error frame; a client that keeps provoking errors
+// beyond Config.MaxErrors is disconnected.
+func (s *Session) fail(now time.Time, err error) {
+	var e *message.Error
+	if !errors.As(err, &e) {
+		s.hub.cfg.Logger.Error("signaling: internal error", "remote", s.info.Remote, "err", err)
+		e = message.Errorf(message.CodeInternal, "internal server error")
+	}
+	_ = s.peer.Send(message.AppendError(nil, e.Code, e.Message))
+	if !s.errs.take(now, 1, s.hub.cfg.MaxErrors) {
+		s.hub.cfg.Logger.Warn("signaling: disconnecting abusive client", "remote", s.info.Remote, "peer", s.id, "last_error", e.Code)
+		s.peer.Close(fmt.Errorf("too many errors, last %w", e))
+		s.closing = true // ignore frames still in flight; Disconnect cleans up
+	}
+}
+
+func (s *Session) join(m *message.Message, now time.Time) error {
+	if s.room != "" {
+		return message.Errorf(message.CodeAlreadyJoined, "already in room %q; leave it first", s.room)
+	}
+	cfg := &s.hub.cfg
+	name := m.Name
+	if cfg.Auth != nil {
+		tok := m.Token
+		if tok == "" {
+			tok = s.info.Token
+		}
+		id, err := cfg.Auth.Authenticate(s.hub.ctx, AuthRequest{Token: tok, Room: m.Room, Name: m.Name})
+		if err != nil {
+			cfg.Logger.Debug("signaling: join refused", "remote", s.info.Remote, "room", m.Room, "err", err)
+			return message.Errorf(message.CodeUnauthorized, "the join token was refused")
+		}
+		if id.Name != "" {
+			name = id.Name
+		}
+	}
+	id := rand.Text() // 128 random bits in base32: unguessable, and a valid message.ValidID
+	welcome := func(others []message.Peer) []byte {
+		return message.AppendJoined(nil, message.Joined{
+			ID: id, Room: m.Room, Peers: others,
+			ICEServers: cfg.iceServers(s.info.Host, id, now),
+		})
+	}
+	err := cfg.Rooms.Join(m.Room, Member{ID: id, Name: name, Peer: s.peer}, cfg.MaxRoomSize, welcome, message.AppendPeerJoined(nil, id, name))
+	switch {
+	case errors.Is(err, ErrRoomFull):
+		return message.Errorf(message.CodeRoomFull, "room %q is full (%d peers)", m.Room, cfg.MaxRoomSize)
+	case err != nil:
+		return fmt.Errorf("join %q: %w", m.Room, err)
+	}
+	s.id, s.name, s.room = id, name, m.Room
+	cfg.Logger.Debug("signaling: joined", "remote", s.info.Remote, "room", s.room, "peer", id)
+	return nil
+}
+
+func (s *Session) leave() error {
+	if s.room == "" {
+		return message.Errorf(message.CodeNotJoined, "not in a room")
+	}
+	s.hub.cfg.Rooms.Leave(s.room, s.id, message.AppendPeerLeft(nil, s.id))
+	s.hub.cfg.Logger.Debug("signaling: left", "remote", s.info.Remote, "room", s.room, "peer", s.id)
+	s.id, s.name, s.room = "", "", ""
+	return nil
+}
+
+func (s *Session) relay(m *message.Message) error {
+	if s.room == "" {
+		return message.Errorf(message.CodeNotJoined, "join a room before sending %s", m.Type)
+	}
+	if m.To == s.id {
+		return message.Errorf(message.CodeUnknownPeer, "cannot send %s to yourself", m.Type)
+	}
+	frame := m.AppendRelay(nil, s.id)
+	if err := s.hub.cfg.Rooms.Deliver(s.room, s.id, m.To, frame); err != nil {
+		if errors.Is(err, ErrUnknownPeer) {
+			return message.Errorf(message.CodeUnknownPeer, "peer %q is not in room %q", m.To, s.room)
+		}
+		return fmt.Errorf("deliver %s: %w", m.Type, err)
+	}
+	return nil
+}
