@@ -133,13 +133,14 @@ func (c *Conn) WriteMessage(typ MessageType, data []byte) error {
 		pool.Put(z)
 		return ErrClosed
 	}
+	prev := len(c.out) - c.outOff
 	if z != nil {
 		c.appendFrameLocked(frame.Opcode(typ), true, z)
 		pool.Put(z)
 	} else {
 		c.appendFrameLocked(frame.Opcode(typ), false, data)
 	}
-	return c.queuedLocked()
+	return c.queuedLocked(prev)
 }
 
 // WritePrepared queues a message encoded once by NewPreparedMessage; it is
@@ -150,12 +151,14 @@ func (c *Conn) WritePrepared(pm *PreparedMessage) error {
 		c.mu.Unlock()
 		return ErrClosed
 	}
+	prev := len(c.out) - c.outOff
 	if c.client {
 		c.appendFrameLocked(pm.op, false, pm.data)
 	} else {
-		c.out = append(c.growOutLocked(len(pm.frame(c))), pm.frame(c)...)
+		f := pm.frame(c)
+		c.out = append(c.growOutLocked(len(f)), f...)
 	}
-	return c.queuedLocked()
+	return c.queuedLocked(prev)
 }
 
 // Ping queues a Ping frame with payload (at most 125 bytes).
@@ -209,10 +212,13 @@ func (c *Conn) appendFrameLocked(op frame.Opcode, rsv1 bool, p []byte) {
 	}
 }
 
-// queuedLocked finishes a write: it enforces the output limit and asks the
-// driver for a flush. It unlocks c.mu.
-func (c *Conn) queuedLocked() error {
-	if len(c.out)-c.outOff > c.cfg.WriteBufferLimit {
+// queuedLocked finishes a write that found prev bytes already pending: it
+// enforces the output limit and asks the driver for a flush. A message
+// queued on an empty backlog is always accepted, so any message up to
+// MaxMessageSize can be sent; a backlog that grows past WriteBufferLimit
+// means the peer is not reading. It unlocks c.mu.
+func (c *Conn) queuedLocked(prev int) error {
+	if prev > 0 && len(c.out)-c.outOff > c.cfg.WriteBufferLimit {
 		c.abortLocked(ErrSlowConsumer)
 		c.mu.Unlock()
 		return ErrSlowConsumer
