@@ -1,0 +1,280 @@
+package engineio
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/switchboard/switchboard/engineio/packet"
+	"github.com/switchboard/switchboard/websocket"
+)
+
+// The WebSocket transport (protocol v4, section "Transports / WebSocket"):
+// every packet in its own frame, text packets in text frames, binary
+// messages as raw binary frames. Connections belong to the WebSocket
+// engine (package websocket); its handlers run on the connection's reader
+// (an event loop on Linux) and must not block, so neither may the Handler's
+// methods when the session is on WebSocket.
+
+type wsUpgrader struct {
+	ws  *websocket.Server
+	own bool // made by New; shut down by Shutdown
+}
+
+func (srv *Server) initWebSocket() error {
+	if srv.cfg.WebSocket != nil {
+		srv.ws = wsUpgrader{ws: srv.cfg.WebSocket}
+		return nil
+	}
+	ws, err := websocket.NewServer(websocket.Config{
+		MaxMessageSize: int64(srv.cfg.MaxPayload),
+		CheckOrigin:    srv.checkOrigin,
+		Logger:         srv.log,
+	})
+	if err != nil {
+		return err
+	}
+	srv.ws = wsUpgrader{ws: ws, own: true}
+	return nil
+}
+
+func (srv *Server) shutdownWebSocket(ctx context.Context) error {
+	if !srv.ws.own {
+		return nil
+	}
+	err := srv.ws.ws.Shutdown(ctx)
+	if errors.Is(err, websocket.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
+
+func isUpgradeRequest(r *http.Request) bool { return websocket.IsUpgradeRequest(r) }
+
+// wsTransport is one WebSocket connection of a session: its websocket.Handler
+// and its frameConn.
+type wsTransport struct {
+	srv  *Server
+	s    *Socket // nil until OnOpen for a handshake
+	conn *websocket.Conn
+	// probe: the connection asks to upgrade the session s from polling.
+	probe bool
+	req   *http.Request // the handshake request, until OnOpen
+}
+
+// handshakeWebSocket opens a WebSocket-only session; the open packet is the
+// first frame (section "Handshake"), with no upgrades.
+func (srv *Server) handshakeWebSocket(w http.ResponseWriter, r *http.Request) {
+	t := &wsTransport{srv: srv, req: r}
+	if _, err := srv.ws.ws.Upgrade(w, r, t); err != nil {
+		srv.log.Debug("engineio: websocket handshake failed", "err", err, "remote", r.RemoteAddr)
+	}
+}
+
+// upgradeWebSocket accepts a probe connection for session s (section
+// "Upgrade"). A session that is already upgrading or upgraded gets its
+// connection closed at once, as in the reference (lib/server.ts,
+// onWebSocket).
+func (srv *Server) upgradeWebSocket(w http.ResponseWriter, r *http.Request, s *Socket) {
+	t := &wsTransport{srv: srv, s: s, probe: true}
+	if _, err := srv.ws.ws.Upgrade(w, r, t); err != nil {
+		srv.log.Debug("engineio: websocket upgrade failed", "err", err, "sid", s.id)
+	}
+}
+
+// OnOpen implements websocket.Handler.
+func (t *wsTransport) OnOpen(c *websocket.Conn) {
+	t.conn = c
+	if t.probe {
+		t.s.attachProbe(t)
+		return
+	}
+	s := t.srv.newSocket(t.req, WebSocket)
+	t.req = nil
+	if s == nil {
+		_ = c.Close(websocket.StatusGoingAway, "server shutting down")
+		return
+	}
+	t.s = s
+	s.mu.Lock()
+	s.ws = t
+	_ = t.send(t.srv.openPacket(s))
+	s.startHeartbeatLocked()
+	s.mu.Unlock()
+	t.srv.h.OnOpen(s)
+}
+
+// OnMessage implements websocket.Handler.
+func (t *wsTransport) OnMessage(c *websocket.Conn, typ websocket.MessageType, data []byte) {
+	s := t.s
+	if s == nil {
+		return
+	}
+	if len(data) > t.srv.cfg.MaxPayload {
+		if t.probe {
+			s.probeFailed(t)
+			return
+		}
+		s.closeWith(ReasonTransportError, ErrPayloadTooLarge, false)
+		return
+	}
+	var p packet.Packet
+	if typ == websocket.BinaryMessage {
+		p = packet.DecodeBinary(data)
+	} else {
+		var err error
+		if p, err = packet.DecodeText(data); err != nil {
+			if t.probe && s.isProbe(t) {
+				s.probeFailed(t)
+				return
+			}
+			s.closeWith(ReasonParseError, err, false)
+			return
+		}
+	}
+	if t.probe && s.isProbe(t) {
+		s.onProbePacket(t, p)
+		return
+	}
+	if !s.isCurrent(t) {
+		return // a probe that failed or was refused; it is closing
+	}
+	s.onPacket(p)
+}
+
+// OnClose implements websocket.Handler.
+func (t *wsTransport) OnClose(c *websocket.Conn, err error) {
+	s := t.s
+	if s == nil {
+		return
+	}
+	s.mu.Lock()
+	switch {
+	case s.probe == t:
+		s.dropProbeLocked()
+	case s.ws == t && s.state != stClosed:
+		reason, cerr := ReasonTransportClose, error(nil)
+		if websocket.CloseStatus(err) < 0 {
+			reason, cerr = ReasonTransportError, err
+		}
+		s.closeLocked(reason, cerr, false)
+	}
+	s.mu.Unlock()
+	s.notifyClose()
+}
+
+// send writes m in one frame. A Message sent on a second WebSocket is
+// encoded once more as a websocket.PreparedMessage, which every later send
+// reuses: a broadcast builds its frame once.
+func (t *wsTransport) send(m *Message) error {
+	typ := websocket.TextMessage
+	if m.binary {
+		typ = websocket.BinaryMessage
+	}
+	if m.wsSends.Add(1) == 1 {
+		return t.conn.WriteMessage(typ, m.wire)
+	}
+	m.prepOnce.Do(func() {
+		m.prep, _ = websocket.NewPreparedMessage(typ, m.wire) // only fails on a bad type
+	})
+	return t.conn.WritePrepared(m.prep)
+}
+
+func (t *wsTransport) close(code int, reason string) {
+	_ = t.conn.Close(websocket.StatusCode(code), reason)
+}
+
+// attachProbe makes t the session's upgrade candidate, unless the session
+// is closing, already on WebSocket or already probing: then t is closed.
+func (s *Socket) attachProbe(t *wsTransport) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.state != stOpen || s.transport != Polling || s.probe != nil {
+		t.close(closeNormal, "")
+		return
+	}
+	s.probe = t
+	s.upgradeTimer = time.AfterFunc(s.srv.cfg.UpgradeTimeout, func() {
+		if !s.srv.enter() {
+			return
+		}
+		defer s.srv.leave()
+		s.probeFailed(t)
+	})
+}
+
+func (s *Socket) isProbe(t *wsTransport) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.probe == t
+}
+
+func (s *Socket) isCurrent(t *wsTransport) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.ws == t
+}
+
+// probeFailed abandons the upgrade through t, if t is still the probe, and
+// closes t. The session stays on polling.
+func (s *Socket) probeFailed(t *wsTransport) {
+	s.mu.Lock()
+	if s.probe == t {
+		s.dropProbeLocked()
+	}
+	s.mu.Unlock()
+	t.close(closeNormal, "")
+}
+
+func (s *Socket) dropProbeLocked() {
+	s.probe = nil
+	s.probed = false
+	if s.upgradeTimer != nil {
+		s.upgradeTimer.Stop()
+		s.upgradeTimer = nil
+	}
+}
+
+// onProbePacket runs the upgrade (section "Upgrade"): "2probe" is answered
+// "3probe" and the pending poll gets a noop so that the client can pause
+// polling; "5" switches the session to t and flushes the queued packets to
+// it in order. Anything else abandons the upgrade (the reference closes the
+// probe, lib/socket.ts _maybeUpgrade).
+func (s *Socket) onProbePacket(t *wsTransport, p packet.Packet) {
+	s.mu.Lock()
+	if s.probe != t {
+		s.mu.Unlock()
+		return
+	}
+	switch {
+	case p.Type == packet.Ping && string(p.Data) == "probe":
+		_ = t.send(s.srv.pongProbe)
+		s.probed = true
+		if s.poll != nil {
+			s.answerPollLocked(append([]byte(nil), s.srv.noop.wire...))
+		}
+		s.mu.Unlock()
+	case p.Type == packet.Upgrade && s.state == stOpen:
+		s.dropProbeLocked()
+		if s.poll != nil {
+			s.answerPollLocked(append([]byte(nil), s.srv.noop.wire...))
+		}
+		s.transport = WebSocket
+		s.ws = t
+		for i, m := range s.queue {
+			if err := t.send(m); err != nil {
+				s.queue = s.queue[i+1:]
+				s.closeLocked(ReasonTransportError, err, false)
+				break
+			}
+		}
+		s.queue, s.queued = nil, 0
+		s.mu.Unlock()
+		s.notifyClose()
+	default:
+		s.dropProbeLocked()
+		s.mu.Unlock()
+		t.close(closeNormal, "")
+	}
+}
