@@ -99,6 +99,8 @@ func NodeModules(t testing.TB) string {
 func Chromium(t testing.TB) string {
 	t.Helper()
 	if p := os.Getenv("SWITCHBOARD_CHROMIUM"); p != "" {
+		_, err := os.Stat(p)
+		RequireOrSkip(t, "chromium at $SWITCHBOARD_CHROMIUM="+p, err == nil)
 		return p
 	}
 	if st, err := os.Stat("/usr/bin/chromium"); err == nil && !st.IsDir() {

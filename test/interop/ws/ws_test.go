@@ -8,12 +8,14 @@ package ws_test
 
 import (
 	"context"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"testing"
@@ -134,6 +136,32 @@ func startHTTP(t *testing.T) string {
 	return hs.Listener.Addr().String()
 }
 
+// startTLS runs the echo server behind net/http over TLS (wss://), where
+// connections stay on the goroutine driver. It returns host:port and the
+// path of a PEM file holding the server's certificate, for clients to trust.
+func startTLS(t *testing.T) (addr, caFile string) {
+	t.Helper()
+	srv, err := websocket.NewServer(echoConfig())
+	if err != nil {
+		t.Fatalf("NewServer: %v", err)
+	}
+	hs := httptest.NewTLSServer(echoMux(t, srv))
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := srv.Shutdown(ctx); err != nil {
+			t.Errorf("Shutdown: %v", err)
+		}
+		hs.Close()
+	})
+	caFile = filepath.Join(t.TempDir(), "ca.pem")
+	block := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: hs.Certificate().Raw})
+	if err := os.WriteFile(caFile, block, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return hs.Listener.Addr().String(), caFile
+}
+
 var servers = []struct {
 	name  string
 	start func(*testing.T) string
@@ -154,6 +182,7 @@ func checkPassed(t *testing.T, script, out string) {
 // TestNodeWSClient: npm ws as the client against our server — text, binary,
 // 1 MiB, fragmented, bursts, ping, close; without and with permessage-deflate.
 func TestNodeWSClient(t *testing.T) {
+	testutil.Node(t)
 	testutil.NodeModules(t)
 	for _, s := range servers {
 		t.Run(s.name, func(t *testing.T) {
@@ -169,10 +198,28 @@ func TestNodeWSClient(t *testing.T) {
 	}
 }
 
+// TestNodeWSClientTLS: the same exchange over wss:// (TLS connections use the
+// goroutine driver, not the event loops). Node trusts the test certificate
+// through NODE_EXTRA_CA_CERTS.
+func TestNodeWSClientTLS(t *testing.T) {
+	testutil.Node(t)
+	testutil.NodeModules(t)
+	addr, caFile := startTLS(t)
+	t.Setenv("NODE_EXTRA_CA_CERTS", caFile)
+	out := testutil.RunNode(t, 90*time.Second, "ws_client.mjs", "wss://"+addr+"/echo")
+	checkPassed(t, "ws_client", out)
+	for _, want := range []string{"ok large-binary", "ok deflate-negotiated", "ok deflate-large-text"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("ws_client output lacks %q", want)
+		}
+	}
+}
+
 // TestChromiumWebSocket: Chromium's WebSocket from a page served by our
 // server (same origin), with permessage-deflate negotiated.
 func TestChromiumWebSocket(t *testing.T) {
 	chromium := testutil.Chromium(t)
+	testutil.Node(t)
 	testutil.NodeModules(t)
 	t.Setenv("CHROMIUM_PATH", chromium)
 	for _, s := range servers {
