@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"strings"
 	"time"
+
+	"github.com/switchboard/switchboard/websocket"
 )
 
 // Config configures a Hub and a Server. The zero value is usable: every zero
@@ -48,6 +50,12 @@ type Config struct {
 	// Rooms holds room membership. Default: a new in-memory Rooms.
 	Rooms Rooms
 
+	// WebSocket is the engine Server upgrades with; set it to share one
+	// engine (and its event loops) with other endpoints. Default: a server
+	// of its own with PingInterval and a message limit of 1 MiB, so that
+	// frames over MaxMessageSize are answered with too_large instead of
+	// closing the connection.
+	WebSocket *websocket.Server
 	// PingInterval: a connection silent this long is pinged, and dropped
 	// (leaving its room) if it stays silent another interval. Used only for
 	// the default WebSocket server. Default 15 s.
