@@ -1,0 +1,351 @@
+package socketio
+
+import (
+	"context"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/switchboard/switchboard/socketio/packet"
+)
+
+// MemoryAdapter is the single-node Adapter (socket.io-adapter's Adapter and
+// SessionAwareAdapter). Cluster adapters embed it for their local part.
+type MemoryAdapter struct {
+	nsp *Namespace
+
+	mu    sync.RWMutex
+	rooms map[string]map[string]struct{} // room -> socket ids
+	sids  map[string]map[string]struct{} // socket id -> rooms
+
+	// Connection-state recovery, used only when Config.Recovery is set.
+	rmu      sync.Mutex
+	sessions map[string]*storedSession // by pid
+	packets  []storedPacket            // in emission order
+	prefix   string
+	seq      uint64
+}
+
+type storedSession struct {
+	s  Session
+	at time.Time
+}
+
+type storedPacket struct {
+	offset string
+	at     time.Time
+	rooms  []string
+	except []string
+	p      *packet.Packet
+}
+
+var _ Adapter = (*MemoryAdapter)(nil)
+
+// NewMemoryAdapter returns the in-memory adapter of nsp.
+func NewMemoryAdapter(nsp *Namespace) *MemoryAdapter {
+	return &MemoryAdapter{nsp: nsp, rooms: map[string]map[string]struct{}{}, sids: map[string]map[string]struct{}{},
+		sessions: map[string]*storedSession{}, prefix: newID()[:8] + "-"}
+}
+
+// AddAll implements Adapter.
+func (a *MemoryAdapter) AddAll(sid string, rooms []string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	mine := a.sids[sid]
+	if mine == nil {
+		mine = map[string]struct{}{}
+		a.sids[sid] = mine
+	}
+	for _, r := range rooms {
+		mine[r] = struct{}{}
+		members := a.rooms[r]
+		if members == nil {
+			members = map[string]struct{}{}
+			a.rooms[r] = members
+		}
+		members[sid] = struct{}{}
+	}
+}
+
+// Del implements Adapter.
+func (a *MemoryAdapter) Del(sid, room string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.delLocked(sid, room)
+}
+
+func (a *MemoryAdapter) delLocked(sid, room string) {
+	if mine := a.sids[sid]; mine != nil {
+		delete(mine, room)
+	}
+	if members := a.rooms[room]; members != nil {
+		delete(members, sid)
+		if len(members) == 0 {
+			delete(a.rooms, room)
+		}
+	}
+}
+
+// DelAll implements Adapter.
+func (a *MemoryAdapter) DelAll(sid string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	for r := range a.sids[sid] {
+		a.delLocked(sid, r)
+	}
+	delete(a.sids, sid)
+}
+
+// SocketRooms implements Adapter.
+func (a *MemoryAdapter) SocketRooms(sid string) []string {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	out := make([]string, 0, len(a.sids[sid]))
+	for r := range a.sids[sid] {
+		out = append(out, r)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// RoomSize returns the number of local sockets in room.
+func (a *MemoryAdapter) RoomSize(room string) int {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	return len(a.rooms[room])
+}
+
+// Sockets implements Adapter.
+func (a *MemoryAdapter) Sockets(opts BroadcastOptions) []string {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	var except map[string]struct{}
+	if len(opts.Except) > 0 {
+		except = map[string]struct{}{}
+		for _, r := range opts.Except {
+			for sid := range a.rooms[r] {
+				except[sid] = struct{}{}
+			}
+		}
+	}
+	var out []string
+	if len(opts.Rooms) == 0 {
+		for sid := range a.sids {
+			if _, x := except[sid]; !x {
+				out = append(out, sid)
+			}
+		}
+		return out
+	}
+	seen := map[string]struct{}{}
+	for _, r := range opts.Rooms {
+		for sid := range a.rooms[r] {
+			if _, x := except[sid]; x {
+				continue
+			}
+			if _, dup := seen[sid]; dup {
+				continue
+			}
+			seen[sid] = struct{}{}
+			out = append(out, sid)
+		}
+	}
+	return out
+}
+
+// apply calls f for each connected local socket matching opts.
+func (a *MemoryAdapter) apply(opts BroadcastOptions, f func(*Socket)) {
+	for _, sid := range a.Sockets(opts) {
+		if s, ok := a.nsp.Socket(sid); ok {
+			f(s)
+		}
+	}
+}
+
+// Broadcast implements Adapter. With connection-state recovery, an event
+// without ack that is not volatile gets an offset as its last argument and is
+// kept for replay (SessionAwareAdapter.broadcast).
+func (a *MemoryAdapter) Broadcast(_ context.Context, p *packet.Packet, opts BroadcastOptions) error {
+	if a.nsp.srv.cfg.Recovery != nil && p.Type == packet.Event && !p.HasID && !opts.Volatile {
+		p = a.store(p, opts)
+	}
+	a.BroadcastLocal(p, opts)
+	return nil
+}
+
+// BroadcastLocal encodes p once and writes it to the matching local sockets.
+// Cluster adapters call it for packets from other nodes.
+func (a *MemoryAdapter) BroadcastLocal(p *packet.Packet, opts BroadcastOptions) {
+	text, bins := packet.Encode(p)
+	a.apply(opts, func(s *Socket) {
+		s.client.write(text, bins, opts.Volatile)
+	})
+}
+
+// BroadcastWithAck implements Adapter.
+func (a *MemoryAdapter) BroadcastWithAck(_ context.Context, p *packet.Packet, opts BroadcastOptions, onCount func(int), onReply func(Args, error)) error {
+	q := *p
+	q.ID, q.HasID = a.nsp.newAckID(), true
+	text, bins := packet.Encode(&q)
+	n := 0
+	a.apply(opts, func(s *Socket) {
+		if !s.registerAckID(q.ID, onReply) {
+			return
+		}
+		n++
+		s.client.write(text, bins, opts.Volatile)
+	})
+	onCount(n)
+	return nil
+}
+
+// FetchSockets implements Adapter.
+func (a *MemoryAdapter) FetchSockets(_ context.Context, opts BroadcastOptions) ([]SocketInfo, error) {
+	var out []SocketInfo
+	a.apply(opts, func(s *Socket) {
+		out = append(out, SocketInfo{ID: s.id, Handshake: s.hs, Rooms: s.Rooms(), Data: s.Data()})
+	})
+	return out, nil
+}
+
+// AddSockets implements Adapter.
+func (a *MemoryAdapter) AddSockets(_ context.Context, opts BroadcastOptions, rooms []string) error {
+	for _, sid := range a.Sockets(opts) {
+		a.AddAll(sid, rooms)
+	}
+	return nil
+}
+
+// DelSockets implements Adapter.
+func (a *MemoryAdapter) DelSockets(_ context.Context, opts BroadcastOptions, rooms []string) error {
+	for _, sid := range a.Sockets(opts) {
+		for _, r := range rooms {
+			a.Del(sid, r)
+		}
+	}
+	return nil
+}
+
+// DisconnectSockets implements Adapter.
+func (a *MemoryAdapter) DisconnectSockets(_ context.Context, opts BroadcastOptions, close bool) error {
+	a.apply(opts, func(s *Socket) { s.Disconnect(close) })
+	return nil
+}
+
+// ServerSideEmit implements Adapter: a single node has no one to tell.
+func (a *MemoryAdapter) ServerSideEmit(context.Context, string, []any) error { return nil }
+
+// ServerCount implements Adapter.
+func (a *MemoryAdapter) ServerCount(context.Context) (int, error) { return 1, nil }
+
+// Close implements Adapter.
+func (a *MemoryAdapter) Close() error { return nil }
+
+func (a *MemoryAdapter) window() time.Duration {
+	return a.nsp.srv.cfg.Recovery.MaxDisconnectionDuration
+}
+
+// store appends an offset to the event and keeps it.
+func (a *MemoryAdapter) store(p *packet.Packet, opts BroadcastOptions) *packet.Packet {
+	now := time.Now()
+	a.rmu.Lock()
+	defer a.rmu.Unlock()
+	a.pruneLocked(now)
+	a.seq++
+	offset := a.prefix + strconv.FormatUint(a.seq, 36)
+	q := *p
+	q.Data = appendArg(p.Data, offset)
+	a.packets = append(a.packets, storedPacket{offset: offset, at: now,
+		rooms: slices.Clone(opts.Rooms), except: slices.Clone(opts.Except), p: &q})
+	return &q
+}
+
+// appendArg adds a string as the last element of a JSON array.
+func appendArg(arr []byte, s string) []byte {
+	end := len(arr) - 1
+	for end > 0 && arr[end] != ']' {
+		end--
+	}
+	out := make([]byte, 0, len(arr)+len(s)+3)
+	out = append(out, arr[:end]...)
+	body := out[1:]
+	for len(body) > 0 && (body[len(body)-1] == ' ' || body[len(body)-1] == '\n') {
+		body = body[:len(body)-1]
+	}
+	if len(body) > 0 {
+		out = append(out, ',')
+	}
+	out = packet.AppendString(out, s)
+	return append(out, ']')
+}
+
+func (a *MemoryAdapter) pruneLocked(now time.Time) {
+	cut := now.Add(-a.window())
+	i := 0
+	for i < len(a.packets) && a.packets[i].at.Before(cut) {
+		i++
+	}
+	if i > 0 {
+		a.packets = slices.Delete(a.packets, 0, i)
+	}
+	for pid, s := range a.sessions {
+		if s.at.Before(cut) {
+			delete(a.sessions, pid)
+		}
+	}
+}
+
+// PersistSession implements Adapter.
+func (a *MemoryAdapter) PersistSession(s *Session) {
+	if a.nsp.srv.cfg.Recovery == nil || s.PID == "" {
+		return
+	}
+	now := time.Now()
+	a.rmu.Lock()
+	defer a.rmu.Unlock()
+	a.pruneLocked(now)
+	a.sessions[s.PID] = &storedSession{s: *s, at: now}
+}
+
+// RestoreSession implements Adapter.
+func (a *MemoryAdapter) RestoreSession(_ context.Context, pid, offset string) (*Session, error) {
+	if a.nsp.srv.cfg.Recovery == nil {
+		return nil, nil
+	}
+	now := time.Now()
+	a.rmu.Lock()
+	defer a.rmu.Unlock()
+	a.pruneLocked(now)
+	st, ok := a.sessions[pid]
+	if !ok {
+		return nil, nil
+	}
+	delete(a.sessions, pid)
+	idx := slices.IndexFunc(a.packets, func(sp storedPacket) bool { return sp.offset == offset })
+	if idx < 0 {
+		return nil, nil
+	}
+	sess := st.s
+	sess.Missed = nil
+	for _, sp := range a.packets[idx+1:] {
+		if includes(sess.Rooms, sp.rooms, sp.except) {
+			sess.Missed = append(sess.Missed, sp.p)
+		}
+	}
+	return &sess, nil
+}
+
+// includes is shouldIncludePacket of socket.io-adapter.
+func includes(sessionRooms, rooms, except []string) bool {
+	included := len(rooms) == 0
+	for _, r := range sessionRooms {
+		if slices.Contains(except, r) {
+			return false
+		}
+		if !included && slices.Contains(rooms, r) {
+			included = true
+		}
+	}
+	return included
+}
