@@ -222,6 +222,9 @@ func TestChromiumWebSocket(t *testing.T) {
 	testutil.Node(t)
 	testutil.NodeModules(t)
 	t.Setenv("CHROMIUM_PATH", chromium)
+	// Chromium's own temporary files go where the test cleans up, even when
+	// a failing run kills the browser.
+	t.Setenv("TMPDIR", t.TempDir())
 	for _, s := range servers {
 		t.Run(s.name, func(t *testing.T) {
 			addr := s.start(t)
