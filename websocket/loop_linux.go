@@ -289,12 +289,15 @@ func (l *loop) run() {
 func (l *loop) runQueue() {
 	for round := 0; round < 4; round++ {
 		l.qmu.Lock()
-		tasks, dirty := l.tasks, l.dirty
-		l.tasks, l.dirty = l.spareT[:0], l.spareD[:0]
-		l.qmu.Unlock()
-		if len(tasks) == 0 && len(dirty) == 0 {
+		if len(l.tasks) == 0 && len(l.dirty) == 0 {
+			l.qmu.Unlock()
 			return
 		}
+		// Swap in the spare slices; the spares must never alias the live ones.
+		tasks, dirty := l.tasks, l.dirty
+		l.tasks, l.dirty = l.spareT[:0], l.spareD[:0]
+		l.spareT, l.spareD = nil, nil
+		l.qmu.Unlock()
 		for i, f := range tasks {
 			f()
 			tasks[i] = nil
