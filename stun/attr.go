@@ -302,3 +302,17 @@ func (m *Message) AddAddressFamily(t AttrType, family byte) {
 	v := m.grow(t, 4)
 	v[0], v[1], v[2], v[3] = family, 0, 0, 0
 }
+
+// AppendXORAddress appends an XOR-encoded address value (no attribute
+// header) to dst, for callers that lay out a message in place.
+func AppendXORAddress(dst []byte, ap netip.AddrPort, id *TransactionID) []byte {
+	ip := ap.Addr().Unmap()
+	n := 20
+	if ip.Is4() {
+		n = 8
+	}
+	off := len(dst)
+	dst = append(dst, make([]byte, n)...)
+	putXOR(dst[off:], ip, ap.Port(), id)
+	return dst
+}

@@ -18,7 +18,8 @@ type Batch struct {
 	// in place (ChannelData, Data indication).
 	Bufs     [][]byte
 	Headroom int
-	// N holds the received length per slot after Recv.
+	// N holds the received length per slot after Recv, -1 for a datagram
+	// that did not fit its buffer.
 	N []int
 	// Addrs holds the source address per slot after Recv, and the
 	// destination per slot for Send.
@@ -29,7 +30,6 @@ type Batch struct {
 	hdrs  []unix.Mmsghdr
 	iovs  []unix.Iovec
 	names []unix.RawSockaddrInet6
-	v6    bool // the socket the batch was last used with is AF_INET6
 }
 
 // NewBatch returns a batch of n slots with receive buffers of size bytes
@@ -59,8 +59,12 @@ func (b *Batch) Len() int { return len(b.hdrs) }
 
 // Recv receives up to Len datagrams from fd without blocking
 // (MSG_DONTWAIT). It returns unix.EAGAIN when nothing is queued.
-func (b *Batch) Recv(fd int) (int, error) {
-	for i := range b.hdrs {
+func (b *Batch) Recv(fd int) (int, error) { return b.RecvAt(fd, 0) }
+
+// RecvAt is Recv into slots start and up, so that datagrams from several
+// sockets can share one batch; it returns how many slots it filled.
+func (b *Batch) RecvAt(fd int, start int) (int, error) {
+	for i := start; i < len(b.hdrs); i++ {
 		buf := b.Bufs[i][b.Headroom:]
 		b.iovs[i].Base = &buf[0]
 		b.iovs[i].SetLen(len(buf))
@@ -73,12 +77,15 @@ func (b *Batch) Recv(fd int) (int, error) {
 		h.Controllen = 0
 		h.Flags = 0
 	}
-	n, err := mmsg(unix.SYS_RECVMMSG, fd, b.hdrs, unix.MSG_DONTWAIT)
+	n, err := mmsg(unix.SYS_RECVMMSG, fd, b.hdrs[start:], unix.MSG_DONTWAIT)
 	if err != nil {
 		return 0, err
 	}
-	for i := 0; i < n; i++ {
+	for i := start; i < start+n; i++ {
 		b.N[i] = int(b.hdrs[i].Len)
+		if b.hdrs[i].Hdr.Flags&unix.MSG_TRUNC != 0 {
+			b.N[i] = -1 // larger than the buffer: the caller drops it
+		}
 		b.Addrs[i] = decodeSockaddr(&b.names[i])
 	}
 	return n, nil
@@ -198,4 +205,9 @@ func encodeSockaddr(rsa *unix.RawSockaddrInet6, ap netip.AddrPort, v6 bool) uint
 	rsa.Family = unix.AF_INET6
 	rsa.Addr = ip.As16() // IPv4 becomes ::ffff:a.b.c.d
 	return unix.SizeofSockaddrInet6
+}
+
+// Set encodes ap into sa in place for a socket of the given family.
+func (sa *Sockaddr) Set(ap netip.AddrPort, v6 bool) {
+	sa.len = encodeSockaddr(&sa.raw, ap, v6)
 }

@@ -1,0 +1,353 @@
+//go:build linux && (amd64 || arm64 || riscv64 || ppc64le || loong64 || mips64 || mips64le || s390x)
+
+package turn
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+
+	"github.com/switchboard/switchboard/stun"
+	"github.com/switchboard/switchboard/turn/internal/udpio"
+	"golang.org/x/sys/unix"
+)
+
+// relayDest is a peer address pre-encoded for sendto.
+type relayDest = udpio.Sockaddr
+
+// relaySocket is an allocation's relayed transport address: a raw,
+// non-blocking UDP socket watched by one relay loop. It has no goroutine.
+type relaySocket struct {
+	fd   int
+	addr netip.AddrPort
+	v6   bool
+	loop *relayLoop
+}
+
+// relayPool opens relay sockets and spreads them over the relay loops.
+type relayPool struct {
+	s     *Server
+	loops []*relayLoop
+	next  atomic.Uint32
+	wg    sync.WaitGroup
+	mu    sync.Mutex
+	state int // 0 not started, 1 running, 2 stopped
+}
+
+func newRelayPool(s *Server) *relayPool { return &relayPool{s: s} }
+
+// Relay loop buffer layout: each slot has headroom in front of the payload
+// so that a ChannelData header (4 bytes) or a Data indication's header and
+// attributes (at most 20+24+4 = 48 bytes) is written in place, and 4 bytes
+// of tail room for padding over streams.
+const (
+	relayHeadroom = 48
+	relaySlots    = 64
+	relayMaxData  = 65536 // larger datagrams are dropped
+)
+
+func (p *relayPool) start() error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.state != 0 {
+		return nil
+	}
+	for i := 0; i < p.s.cfg.RelayLoops; i++ {
+		poller, err := udpio.NewPoller(256)
+		if err != nil {
+			for _, l := range p.loops {
+				l.p.Close()
+			}
+			p.loops = nil
+			return err
+		}
+		l := &relayLoop{s: p.s, idx: i, p: poller,
+			in:  udpio.NewBatch(relaySlots, relayMaxData+4, relayHeadroom),
+			out: udpio.NewBatch(relaySlots, 0, 0),
+			rng: rand.NewPCG(rand.Uint64(), rand.Uint64()),
+		}
+		l.onEventFn = l.onEvent
+		p.loops = append(p.loops, l)
+	}
+	p.state = 1
+	for _, l := range p.loops {
+		p.wg.Add(1)
+		go l.run(&p.wg)
+	}
+	return nil
+}
+
+func (p *relayPool) stop() {
+	p.mu.Lock()
+	if p.state != 1 {
+		p.state = 2
+		p.mu.Unlock()
+		return
+	}
+	p.state = 2
+	for _, l := range p.loops {
+		l.stopping.Store(true)
+		l.p.Wake()
+	}
+	p.mu.Unlock()
+	p.wg.Wait()
+	for _, l := range p.loops {
+		l.p.Close()
+	}
+}
+
+// open binds a relay socket on ip at a port from the configured range,
+// starting at a random one (RFC 8656 §7.2 step 7 asks for unpredictable
+// ports). even asks for an even port (EVEN-PORT); df sets DF.
+func (p *relayPool) open(ip netip.Addr, even, df bool) (*relaySocket, error) {
+	p.mu.Lock()
+	running := p.state == 1
+	p.mu.Unlock()
+	if !running {
+		return nil, errors.New("turn: relay loops are not running")
+	}
+	lo, hi := p.s.cfg.PortMin, p.s.cfg.PortMax
+	n := hi - lo + 1
+	start := rand.IntN(n)
+	var lastErr error
+	for i := 0; i < n; i++ {
+		port := lo + (start+i)%n
+		if even && port%2 != 0 {
+			continue
+		}
+		fd, local, err := udpio.Open(netip.AddrPortFrom(ip, uint16(port)), p.s.cfg.RelayBuffer, false)
+		if err != nil {
+			lastErr = err
+			if errors.Is(err, unix.EADDRINUSE) || errors.Is(err, unix.EACCES) {
+				continue
+			}
+			return nil, err
+		}
+		v6 := ip.Is6() && !ip.Is4In6()
+		if df {
+			if err := udpio.SetDontFragment(fd, v6); err != nil {
+				udpio.Close(fd)
+				return nil, fmt.Errorf("turn: DONT-FRAGMENT: %w", err)
+			}
+		}
+		l := p.loops[int(p.next.Add(1))%len(p.loops)]
+		return &relaySocket{fd: fd, addr: local, v6: v6, loop: l}, nil
+	}
+	return nil, fmt.Errorf("turn: no free relay port in %d-%d: %w", lo, hi, lastErr)
+}
+
+// attach starts watching rs for the allocation with id.
+func (p *relayPool) attach(rs *relaySocket, id uint64) error {
+	return rs.loop.p.Add(rs.fd, id)
+}
+
+// close hands rs to its loop, which unregisters and closes it between two
+// rounds of events, so no event for a reused descriptor number is ever
+// taken for this one. The allocation is already marked closed, so no
+// sender uses the descriptor any more.
+func (p *relayPool) close(rs *relaySocket) {
+	l := rs.loop
+	l.mu.Lock()
+	if l.exited {
+		l.mu.Unlock()
+		l.p.Del(rs.fd)
+		udpio.Close(rs.fd)
+		return
+	}
+	l.closeq = append(l.closeq, rs.fd)
+	l.mu.Unlock()
+	l.p.Wake()
+}
+
+// sendTo sends payload from rs to dst. The caller holds the allocation's
+// read lock and has checked it is not closed.
+func (p *relayPool) sendTo(rs *relaySocket, payload []byte, dst *relayDest) error {
+	return udpio.SendTo(rs.fd, payload, dst)
+}
+
+// relayLoop is one event loop over many relay sockets: it waits in
+// epoll_wait, drains ready sockets with recvmmsg into a shared batch, frames
+// each datagram in place (ChannelData or Data indication) and sends them to
+// UDP clients with sendmmsg, or into a TCP/TLS client's write buffer.
+type relayLoop struct {
+	s         *Server
+	idx       int
+	p         *udpio.Poller
+	in, out   *udpio.Batch
+	nin, nout int
+	outFd     int
+	outV6     bool
+	rng       *rand.PCG
+	onEventFn func(uint64)
+	stopping  atomic.Bool
+
+	mu     sync.Mutex
+	closeq []int
+	exited bool
+}
+
+func (l *relayLoop) run(wg *sync.WaitGroup) {
+	defer wg.Done()
+	var closing []int
+	for {
+		if err := l.p.Wait(-1, l.onEventFn); err != nil {
+			l.s.log.Error("turn: relay loop", "err", err)
+		}
+		l.flush()
+		l.mu.Lock()
+		closing, l.closeq = l.closeq, closing[:0]
+		stop := l.stopping.Load()
+		if stop {
+			l.exited = true
+		}
+		l.mu.Unlock()
+		for _, fd := range closing {
+			l.p.Del(fd)
+			udpio.Close(fd)
+		}
+		if stop {
+			return
+		}
+	}
+}
+
+func (l *relayLoop) onEvent(tok uint64) {
+	if tok == udpio.WakeToken {
+		return
+	}
+	a := l.s.table.getID(tok)
+	if a == nil {
+		return // released; its descriptor is closed after this round
+	}
+	l.drain(a)
+}
+
+// drain reads what a's relay socket holds, up to a few batches so that one
+// busy peer cannot starve the others on this loop.
+func (l *relayLoop) drain(a *allocation) {
+	s := l.s
+	rate := s.cfg.MaxBitrate
+	for round := 0; round < 4; round++ {
+		if l.nin > l.in.Len()-8 {
+			l.flush()
+		}
+		start := l.nin
+		n, err := l.in.RecvAt(a.relay.fd, start)
+		if err != nil || n == 0 {
+			return
+		}
+		now := s.now()
+		a.mu.RLock()
+		if a.closed {
+			a.mu.RUnlock()
+			return
+		}
+		snk := a.sink
+		stream := snk.stream()
+		for i := start; i < start+n; i++ {
+			size := l.in.N[i]
+			peer := l.in.Addrs[i]
+			if size < 0 || !a.permitted(peer.Addr(), now) || !a.bw.allow(size, rate, now) {
+				s.stats.dropped.Add(1)
+				continue
+			}
+			var num uint16
+			if ch := a.byPeer[peer]; ch != nil && now.Before(ch.expires) {
+				num = ch.num
+			}
+			pkt := l.frame(i, size, num, peer, stream)
+			s.stats.pktsToClients.Add(1)
+			s.stats.bytesToClients.Add(uint64(size))
+			if u, ok := snk.(*udpSink); ok {
+				l.queue(u, pkt)
+			} else {
+				snk.send(pkt)
+			}
+		}
+		a.mu.RUnlock()
+		l.nin = start + n
+		if n < l.in.Len()-start {
+			return
+		}
+	}
+}
+
+// frame lays the header for slot i's payload into the slot's headroom and
+// returns the message: ChannelData when the peer has a channel
+// (RFC 8656 §12.4), a Data indication otherwise (RFC 8656 §11.4).
+func (l *relayLoop) frame(i, size int, num uint16, peer netip.AddrPort, stream bool) []byte {
+	buf := l.in.Bufs[i]
+	end := relayHeadroom + size
+	if num != 0 {
+		stun.PutChannelDataHeader(buf[relayHeadroom-4:], num, size)
+		if stream {
+			p := stun.ChannelDataPadding(size)
+			clear(buf[end : end+p])
+			end += p
+		}
+		return buf[relayHeadroom-4 : end]
+	}
+	addrLen := 8
+	if peer.Addr().Is6() && !peer.Addr().Is4In6() {
+		addrLen = 20
+	}
+	hdr := stun.HeaderSize + 4 + addrLen + 4
+	start := relayHeadroom - hdr
+	p := stun.ChannelDataPadding(size) // DATA is padded like any attribute
+	clear(buf[end : end+p])
+	h := buf[start:relayHeadroom]
+	binary.BigEndian.PutUint16(h[0:2], stun.Type{Method: stun.MethodData, Class: stun.ClassIndication}.Value())
+	binary.BigEndian.PutUint16(h[2:4], uint16(hdr-stun.HeaderSize+size+p))
+	binary.BigEndian.PutUint32(h[4:8], stun.MagicCookie)
+	var id stun.TransactionID
+	binary.NativeEndian.PutUint64(id[0:8], l.rng.Uint64())
+	binary.NativeEndian.PutUint32(id[8:12], uint32(l.rng.Uint64()))
+	copy(h[8:20], id[:])
+	binary.BigEndian.PutUint16(h[20:22], uint16(stun.AttrXORPeerAddress))
+	binary.BigEndian.PutUint16(h[22:24], uint16(addrLen))
+	stun.AppendXORAddress(h[24:24:24+addrLen], peer, &id)
+	binary.BigEndian.PutUint16(h[24+addrLen:], uint16(stun.AttrData))
+	binary.BigEndian.PutUint16(h[26+addrLen:], uint16(size))
+	return buf[start : end+p]
+}
+
+// queue adds a datagram for a UDP client to the outgoing batch. The batch
+// is sent from this loop's share of the client's listener sockets: they
+// are all bound to the address the client talks to.
+func (l *relayLoop) queue(u *udpSink, pkt []byte) {
+	fd := u.l.group.fd(l.idx)
+	if l.nout > 0 && fd != l.outFd {
+		l.flushOut()
+	}
+	l.outFd, l.outV6 = fd, u.l.v6
+	l.out.Pkts[l.nout] = pkt
+	l.out.Addrs[l.nout] = u.addr
+	l.nout++
+	if l.nout == l.out.Len() {
+		l.flushOut()
+	}
+}
+
+// flush sends what is queued and frees the receive slots.
+func (l *relayLoop) flush() {
+	l.flushOut()
+	l.nin = 0
+}
+
+func (l *relayLoop) flushOut() {
+	if l.nout == 0 {
+		return
+	}
+	sent, _ := l.out.Send(l.outFd, l.nout, l.outV6)
+	if sent < l.nout {
+		l.s.stats.dropped.Add(uint64(l.nout - sent))
+	}
+	for i := 0; i < l.nout; i++ {
+		l.out.Pkts[i] = nil
+	}
+	l.nout = 0
+}

@@ -1,0 +1,251 @@
+package turn
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+	"net/netip"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// ErrServerClosed is returned by the Serve methods after Shutdown.
+var ErrServerClosed = errors.New("turn: server closed")
+
+// Server is a STUN/TURN server. Create it with New, run it with ServeUDP,
+// ServePacket and ServeTCP (each blocks until Shutdown), stop it with
+// Shutdown. Its methods are safe for concurrent use.
+type Server struct {
+	cfg    Config
+	log    *slog.Logger
+	creds  *credentials
+	nonces *nonces
+	peers  *peerFilter
+	table  *table
+	relays *relayPool
+	stats  counters
+
+	mu        sync.Mutex
+	closing   bool
+	started   bool
+	listeners map[net.Listener]struct{}
+	packets   map[net.PacketConn]struct{}
+	conns     map[*streamConn]struct{}
+	wg        sync.WaitGroup // every goroutine but the relay loops
+	done      chan struct{}  // closed when Shutdown starts
+}
+
+// New validates cfg and returns a server. It starts nothing.
+func New(cfg Config) (*Server, error) {
+	c, err := cfg.withDefaults()
+	if err != nil {
+		return nil, err
+	}
+	own := []netip.Addr{c.RelayIP}
+	if c.RelayIPv6.IsValid() {
+		own = append(own, c.RelayIPv6)
+	}
+	if addrs, err := net.InterfaceAddrs(); err == nil {
+		for _, a := range addrs {
+			if ipn, ok := a.(*net.IPNet); ok {
+				if ip, ok := netip.AddrFromSlice(ipn.IP); ok {
+					own = append(own, ip.Unmap())
+				}
+			}
+		}
+	}
+	s := &Server{
+		cfg:       c,
+		log:       c.Logger,
+		creds:     newCredentials(c.Realm, c.Secret, c.Users),
+		nonces:    newNonces(c.NonceLifetime),
+		peers:     newPeerFilter(c.AllowPeers, c.DenyPeers, own),
+		table:     newTable(),
+		listeners: make(map[net.Listener]struct{}),
+		packets:   make(map[net.PacketConn]struct{}),
+		conns:     make(map[*streamConn]struct{}),
+		done:      make(chan struct{}),
+	}
+	s.relays = newRelayPool(s)
+	return s, nil
+}
+
+// PeerAllowed reports whether the server would relay to ip under its
+// deny-list and Config.AllowPeers.
+func (s *Server) PeerAllowed(ip netip.Addr) bool { return s.peers.allowed(ip) }
+
+func (s *Server) now() time.Time { return s.cfg.Now() }
+
+// start launches the relay loops and the janitor on first use.
+func (s *Server) start() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing {
+		return ErrServerClosed
+	}
+	if s.started {
+		return nil
+	}
+	if err := s.relays.start(); err != nil {
+		return err
+	}
+	s.started = true
+	s.wg.Add(1)
+	go s.janitor()
+	return nil
+}
+
+// goTrack runs f in a goroutine owned by the server, unless shutting down.
+func (s *Server) goTrack(f func()) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.closing {
+		return false
+	}
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		f()
+	}()
+	return true
+}
+
+// janitor expires allocations, permissions and channels once a second.
+func (s *Server) janitor() {
+	defer s.wg.Done()
+	t := time.NewTicker(time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.done:
+			return
+		case <-t.C:
+			s.sweep()
+		}
+	}
+}
+
+func (s *Server) sweep() {
+	now := s.now()
+	for _, a := range s.table.all() {
+		if a.sweep(now) {
+			s.log.Debug("turn: allocation expired", slog.String("client", a.ft.client.String()))
+			s.release(a)
+		}
+	}
+}
+
+// release deletes a and frees its relay socket.
+func (s *Server) release(a *allocation) {
+	if s.table.remove(a) {
+		s.relays.close(a.relay)
+	}
+}
+
+// Shutdown stops accepting, deletes every allocation, closes every client
+// connection and socket the server was given, and waits for its goroutines
+// until ctx is done.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+	} else {
+		s.closing = true
+		close(s.done)
+		for ln := range s.listeners {
+			ln.Close()
+		}
+		s.mu.Unlock()
+	}
+	for _, a := range s.table.all() {
+		s.release(a)
+	}
+	// The relay loops send through the client sockets, so they stop first.
+	s.relays.stop()
+	s.mu.Lock()
+	for pc := range s.packets {
+		pc.Close()
+	}
+	for c := range s.conns {
+		c.close()
+	}
+	s.mu.Unlock()
+	done := make(chan struct{})
+	go func() {
+		s.wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Stats are cumulative counters and current gauges.
+type Stats struct {
+	Allocations      int    // current
+	AllocationsTotal uint64 // created since start
+	Bindings         uint64
+	AuthFailures     uint64
+	QuotaRejections  uint64
+	DeniedPeers      uint64
+	PacketsToPeers   uint64
+	PacketsToClients uint64
+	BytesToPeers     uint64
+	BytesToClients   uint64
+	Dropped          uint64 // no permission, no channel, over the bandwidth cap, or a full socket
+}
+
+type counters struct {
+	allocations, bindings, authFailures, quotaRejections, deniedPeers atomic.Uint64
+	pktsToPeers, pktsToClients, bytesToPeers, bytesToClients, dropped atomic.Uint64
+}
+
+// Stats returns the server's counters.
+func (s *Server) Stats() Stats {
+	return Stats{
+		Allocations:      s.table.len(),
+		AllocationsTotal: s.stats.allocations.Load(),
+		Bindings:         s.stats.bindings.Load(),
+		AuthFailures:     s.stats.authFailures.Load(),
+		QuotaRejections:  s.stats.quotaRejections.Load(),
+		DeniedPeers:      s.stats.deniedPeers.Load(),
+		PacketsToPeers:   s.stats.pktsToPeers.Load(),
+		PacketsToClients: s.stats.pktsToClients.Load(),
+		BytesToPeers:     s.stats.bytesToPeers.Load(),
+		BytesToClients:   s.stats.bytesToClients.Load(),
+		Dropped:          s.stats.dropped.Load(),
+	}
+}
+
+func (s *Server) trackListener(ln net.Listener, add bool) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if add {
+		if s.closing {
+			return false
+		}
+		s.listeners[ln] = struct{}{}
+	} else {
+		delete(s.listeners, ln)
+	}
+	return true
+}
+
+func (s *Server) trackPacket(pc net.PacketConn, add bool) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if add {
+		if s.closing {
+			return false
+		}
+		s.packets[pc] = struct{}{}
+	} else {
+		delete(s.packets, pc)
+	}
+	return true
+}

@@ -1,0 +1,225 @@
+package turn
+
+import (
+	"crypto/tls"
+	"errors"
+	"net"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/switchboard/switchboard/stun"
+)
+
+// Stream transports (TCP and TLS, RFC 8489 §6.2.2, RFC 8656 §3.1): one
+// reader goroutine per connection, and a writer goroutine only while output
+// is pending. Output is bounded; past the bound relayed packets are dropped
+// as they would be on UDP.
+
+const (
+	streamReadInit   = 4096
+	streamMaxFrame   = stun.HeaderSize + 65535 // the largest STUN or ChannelData message
+	streamOutLimit   = 1 << 20
+	streamWriteLimit = 10 * time.Second
+)
+
+type streamConn struct {
+	s  *Server
+	c  net.Conn
+	ft fiveTuple
+
+	mu       sync.Mutex
+	out      []byte
+	spare    []byte
+	flushing bool
+	closed   bool
+
+	req, resp stun.Message
+	dst       relayDest
+	writeFn   func()
+}
+
+func (c *streamConn) stream() bool { return true }
+
+// send queues b for the client; it never blocks.
+func (c *streamConn) send(b []byte) {
+	c.mu.Lock()
+	if c.closed || len(c.out)+len(b) > streamOutLimit {
+		c.mu.Unlock()
+		c.s.stats.dropped.Add(1)
+		return
+	}
+	c.out = append(c.out, b...)
+	start := !c.flushing
+	c.flushing = true
+	c.mu.Unlock()
+	if start && !c.s.goTrack(c.writeFn) {
+		c.close()
+	}
+}
+
+// flush writes queued output until none is left, then exits.
+func (c *streamConn) flush() {
+	for {
+		c.mu.Lock()
+		if len(c.out) == 0 || c.closed {
+			c.flushing = false
+			c.mu.Unlock()
+			return
+		}
+		buf := c.out
+		c.out = c.spare[:0]
+		c.mu.Unlock()
+		c.c.SetWriteDeadline(time.Now().Add(streamWriteLimit))
+		_, err := c.c.Write(buf)
+		c.mu.Lock()
+		if cap(buf) <= 64<<10 {
+			c.spare = buf[:0]
+		} else {
+			c.spare = nil // let a burst's buffer go
+		}
+		c.mu.Unlock()
+		if err != nil {
+			c.close()
+			return
+		}
+	}
+}
+
+func (c *streamConn) close() {
+	c.mu.Lock()
+	c.closed = true
+	c.mu.Unlock()
+	c.c.Close()
+}
+
+// ServeTCP accepts connections from ln and serves STUN and TURN on them
+// until Shutdown. Pass a tls.NewListener to serve TURN over TLS (TURNS).
+// It returns ErrServerClosed after Shutdown.
+func (s *Server) ServeTCP(ln net.Listener) error {
+	if err := s.start(); err != nil {
+		ln.Close()
+		return err
+	}
+	if !s.trackListener(ln, true) {
+		ln.Close()
+		return ErrServerClosed
+	}
+	defer s.trackListener(ln, false)
+	var delay time.Duration
+	for {
+		nc, err := ln.Accept()
+		if err != nil {
+			select {
+			case <-s.done:
+				return ErrServerClosed
+			default:
+			}
+			var ne net.Error
+			if errors.As(err, &ne) && ne.Timeout() {
+				delay = min(max(2*delay, 5*time.Millisecond), time.Second)
+				time.Sleep(delay)
+				continue
+			}
+			return err
+		}
+		delay = 0
+		s.serveConn(nc)
+	}
+}
+
+func (s *Server) serveConn(nc net.Conn) {
+	proto := transportTCP
+	if _, ok := nc.(*tls.Conn); ok {
+		proto = transportTLS
+	}
+	c := &streamConn{s: s, c: nc, ft: fiveTuple{
+		client: addrPort(nc.RemoteAddr()),
+		server: addrPort(nc.LocalAddr()),
+		proto:  proto,
+	}}
+	c.writeFn = c.flush
+	s.mu.Lock()
+	if s.closing {
+		s.mu.Unlock()
+		nc.Close()
+		return
+	}
+	s.conns[c] = struct{}{}
+	s.wg.Add(1)
+	s.mu.Unlock()
+	go func() {
+		defer s.wg.Done()
+		c.readLoop()
+		c.close()
+		// Closing the connection ends its allocation (RFC 8656 §3.1).
+		if a := s.table.get(c.ft); a != nil {
+			s.release(a)
+		}
+		s.mu.Lock()
+		delete(s.conns, c)
+		s.mu.Unlock()
+	}()
+}
+
+func addrPort(a net.Addr) netip.AddrPort {
+	var ap netip.AddrPort
+	switch a := a.(type) {
+	case *net.TCPAddr:
+		ap = a.AddrPort()
+	case *net.UDPAddr:
+		ap = a.AddrPort()
+	default:
+		ap, _ = netip.ParseAddrPort(a.String())
+	}
+	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
+}
+
+// readLoop frames STUN and ChannelData messages out of the byte stream
+// (RFC 8656 §12.5: ChannelData padded to 4 bytes) and handles each.
+func (c *streamConn) readLoop() {
+	buf := make([]byte, streamReadInit)
+	have := 0
+	for {
+		n, err := c.c.Read(buf[have:])
+		have += n
+		off := 0
+		for {
+			size, ferr := stun.FrameLength(buf[off:have])
+			if ferr != nil || size > streamMaxFrame+4 {
+				return // not STUN or ChannelData: the stream cannot be resynchronised
+			}
+			if size == 0 || off+size > have {
+				if size > len(buf) {
+					nb := make([]byte, size)
+					copy(nb, buf[off:have])
+					buf, have, off = nb, have-off, 0
+				}
+				break
+			}
+			c.message(buf[off : off+size])
+			off += size
+		}
+		if off > 0 {
+			have = copy(buf, buf[off:have])
+		}
+		if err != nil {
+			return
+		}
+	}
+}
+
+func (c *streamConn) message(b []byte) {
+	s := c.s
+	if stun.IsChannelData(b) {
+		s.channelData(c.ft, b)
+		return
+	}
+	if c.req.Decode(b) != nil {
+		return
+	}
+	r := request{msg: &c.req, resp: &c.resp, ft: c.ft, sink: c, now: s.now(), dst: &c.dst}
+	if s.handle(&r) {
+		c.send(c.resp.Raw)
+	}
+}
