@@ -47,7 +47,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
 	log "installing Debian packages: ${missing[*]}"
 	export DEBIAN_FRONTEND=noninteractive
 	as_root apt-get update -q
-	as_root apt-get install -y -q --no-install-recommends "${missing[@]}" </dev/null
+	as_root apt-get install -y -q "${missing[@]}" </dev/null
 else
 	log "Debian packages present: ${DEBIAN_PACKAGES[*]}"
 fi
