@@ -1,16 +1,20 @@
-// ws_client.mjs URL — drives a WebSocket echo server with npm `ws` as the
+// ws_client.mjs URL [MAX_MESSAGE_SIZE] — drives a WebSocket echo server with npm `ws` as the
 // client and checks every echo byte for byte.
 //
 // Run by test/interop/ws. Two connections: one without compression, one with
 // perMessageDeflate offered (threshold 0, so every message is compressed) that
-// must be accepted by the server. Prints one "ok <case>" line per case and
+// must be accepted by the server. Then a hostile peer: invalid UTF-8 in a
+// text message must be closed with 1007, and, when MAX_MESSAGE_SIZE (the
+// server's limit in bytes) is given, a message one byte over it with 1009.
+// Prints one "ok <case>" line per case and
 // exits 0, or prints "FAIL ..." and exits 1.
 import { WebSocket } from 'ws';
 import { randomBytes } from 'node:crypto';
 
 const url = process.argv[2];
+const maxMessageSize = process.argv[3] ? Number(process.argv[3]) : 0;
 if (!url) {
-  console.error('usage: node ws_client.mjs ws://host:port/path');
+  console.error('usage: node ws_client.mjs ws://host:port/path [MAX_MESSAGE_SIZE]');
   process.exit(2);
 }
 
@@ -126,6 +130,21 @@ async function cases(ws, prefix, compressed) {
   await closeNormally(ws, `${prefix}close-1000`);
 }
 
+// Sends payload (raw bytes, as text or binary, unchecked by ws) and expects
+// the server to close the connection with code.
+function expectClose(ws, name, payload, binary, code) {
+  return new Promise((resolve) => {
+    ws.on('message', () => fail(`${name}: server echoed instead of closing`));
+    ws.once('close', (got) => {
+      if (got !== code) fail(`${name}: close code ${got}, want ${code}`);
+      console.log(`ok ${name} (closed with ${got})`);
+      resolve();
+    });
+    ws.on('error', () => { /* a close after an error still reports its code */ });
+    ws.send(payload, { binary });
+  });
+}
+
 try {
   const plain = await open({ perMessageDeflate: false });
   if (plain.extensions !== '') fail(`plain: unexpected extensions ${plain.extensions}`);
@@ -137,6 +156,21 @@ try {
   }
   console.log(`ok deflate-negotiated (${deflate.extensions})`);
   await cases(deflate, 'deflate-', true);
+
+  // Invalid UTF-8 (a lone continuation byte, then an overlong encoding) in a
+  // text message: RFC 6455 §8.1 requires failing the connection with 1007.
+  await expectClose(await open({ perMessageDeflate: false }), 'invalid-utf8-1007',
+    Buffer.from([0x68, 0x69, 0x80, 0xc0, 0xaf]), false, 1007);
+  await expectClose(await open({ perMessageDeflate: { threshold: 0 } }), 'deflate-invalid-utf8-1007',
+    Buffer.from([0xce, 0xba, 0xe1, 0xbd, 0xb9, 0xed, 0xa0, 0x80]), false, 1007);
+  if (maxMessageSize > 0) {
+    await expectClose(await open({ perMessageDeflate: false }), 'too-big-1009',
+      Buffer.alloc(maxMessageSize + 1, 7), true, 1009);
+    // Compressed, the message is tiny on the wire; the limit applies to its
+    // inflated size.
+    await expectClose(await open({ perMessageDeflate: { threshold: 0 } }), 'deflate-too-big-1009',
+      Buffer.alloc(maxMessageSize + 1, 7), true, 1009);
+  }
 } catch (err) {
   fail(err && err.stack ? err.stack : String(err));
 }

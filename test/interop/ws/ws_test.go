@@ -35,10 +35,14 @@ func echoConfig() websocket.Config {
 	return websocket.Config{
 		Compression:          true,
 		CompressionThreshold: 1, // compress everything but empty messages
-		MaxMessageSize:       16 << 20,
+		MaxMessageSize:       maxMessageSize,
 		WriteBufferLimit:     64 << 20,
 	}
 }
+
+// maxMessageSize is the echo server's limit; the scripts check that one byte
+// more is refused with 1009.
+const maxMessageSize = 16 << 20
 
 // echoHandler sends every message back with its type.
 var echoHandler = websocket.HandlerFuncs{
@@ -170,9 +174,10 @@ func TestNodeWSClient(t *testing.T) {
 	for _, s := range servers {
 		t.Run(s.name, func(t *testing.T) {
 			addr := s.start(t)
-			out := testutil.RunNode(t, 90*time.Second, "ws_client.mjs", "ws://"+addr+"/echo")
+			out := testutil.RunNode(t, 90*time.Second, "ws_client.mjs", "ws://"+addr+"/echo", fmt.Sprint(maxMessageSize))
 			checkPassed(t, "ws_client", out)
-			for _, want := range []string{"ok large-binary", "ok deflate-negotiated", "ok deflate-large-text", "ok deflate-fragmented-binary"} {
+			for _, want := range []string{"ok large-binary", "ok deflate-negotiated", "ok deflate-large-text", "ok deflate-fragmented-binary",
+				"ok invalid-utf8-1007", "ok deflate-invalid-utf8-1007", "ok too-big-1009", "ok deflate-too-big-1009"} {
 				if !strings.Contains(out, want) {
 					t.Errorf("ws_client output lacks %q", want)
 				}
@@ -189,9 +194,9 @@ func TestNodeWSClientTLS(t *testing.T) {
 	testutil.NodeModules(t)
 	addr, caFile := startTLS(t)
 	t.Setenv("NODE_EXTRA_CA_CERTS", caFile)
-	out := testutil.RunNode(t, 90*time.Second, "ws_client.mjs", "wss://"+addr+"/echo")
+	out := testutil.RunNode(t, 90*time.Second, "ws_client.mjs", "wss://"+addr+"/echo", fmt.Sprint(maxMessageSize))
 	checkPassed(t, "ws_client", out)
-	for _, want := range []string{"ok large-binary", "ok deflate-negotiated", "ok deflate-large-text"} {
+	for _, want := range []string{"ok large-binary", "ok deflate-negotiated", "ok deflate-large-text", "ok invalid-utf8-1007", "ok too-big-1009"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("ws_client output lacks %q", want)
 		}
