@@ -15,10 +15,8 @@ type PreparedMessage struct {
 	data  []byte
 	plain []byte
 
-	once  sync.Once
-	level int
-	thr   int
-	z     []byte // compressed frame, nil if compression does not pay
+	once sync.Once
+	z    []byte // compressed frame, nil if compression does not pay
 }
 
 // NewPreparedMessage encodes data as a typ message. data is copied.
