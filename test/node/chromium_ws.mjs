@@ -1,4 +1,4 @@
-// chromium_ws.mjs URL [PAGE_URL] — Chromium's own WebSocket (driven by playwright-core)
+// chromium_ws.mjs URL [PAGE_URL] [URL PAGE_URL ...] — Chromium's own WebSocket (driven by playwright-core)
 // against a WebSocket echo server: text, binary, large and compressed
 // messages, checked byte for byte inside the page.
 //
@@ -7,16 +7,20 @@
 // downloaded. Chromium offers permessage-deflate by default, and the script
 // requires the server to accept it. With PAGE_URL the page is loaded first,
 // so the WebSocket carries that page's Origin (same-origin checks see a real
-// browser request); otherwise it runs from about:blank. Prints one "ok <case>" line per case and
+// browser request); otherwise it runs from about:blank. Further URL/PAGE_URL
+// pairs are run in turn in the same browser (one launch, several servers).
+// Prints one "ok <case>" line per case and
 // exits 0, or prints "FAIL ..." and exits 1.
 import { chromium } from 'playwright-core';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 
-const url = process.argv[2];
-const pageURL = process.argv[3];
-if (!url) {
+const targets = [];
+for (let i = 2; i < process.argv.length; i += 2) {
+  targets.push({ url: process.argv[i], pageURL: process.argv[i + 1] });
+}
+if (targets.length === 0) {
   console.error('usage: node chromium_ws.mjs ws://host:port/path [http://host:port/page]');
   process.exit(2);
 }
@@ -45,7 +49,7 @@ async function cleanup() {
   try { if (context) await context.close(); } catch { /* already gone */ }
   try { if (userDataDir) fs.rmSync(userDataDir, { recursive: true, force: true }); } catch { /* best effort */ }
 }
-setTimeout(() => fail('timeout after 90s'), 90_000).unref();
+setTimeout(() => fail('timeout after 120s'), 120_000).unref();
 
 // Runs inside the page. Returns a list of result lines; throws on failure.
 async function runCases(url) {
@@ -141,16 +145,21 @@ try {
   });
   const page = context.pages()[0] ?? await context.newPage();
   page.on('console', (m) => console.log(`console: ${m.text()}`));
-  if (pageURL) {
-    const res = await page.goto(pageURL, { timeout: 30_000 });
-    if (!res || !res.ok()) throw new Error(`GET ${pageURL}: ${res ? res.status() : 'no response'}`);
-    console.log(`page ${pageURL} loaded`);
-  }
   console.log(`browser ${context.browser()?.version() ?? await page.evaluate(() => navigator.userAgent)}`);
-  const lines = await page.evaluate(runCases, url);
-  for (const l of lines) console.log(l);
+  for (const { url, pageURL } of targets) {
+    if (pageURL) {
+      const res = await page.goto(pageURL, { timeout: 30_000 });
+      if (!res || !res.ok()) throw new Error(`GET ${pageURL}: ${res ? res.status() : 'no response'}`);
+      console.log(`page ${pageURL} loaded`);
+    }
+    console.log(`server ${url}`);
+    const lines = await page.evaluate(runCases, url);
+    for (const l of lines) console.log(l);
+  }
 } catch (err) {
-  fail(err && err.message ? err.message : String(err));
+  console.log(`FAIL ${err && err.message ? err.message : String(err)}`);
+  await cleanup();
+  process.exit(1);
 }
 await cleanup();
 console.log('PASS chromium_ws');
