@@ -207,12 +207,12 @@ func (c *client) detach(s *Socket) {
 // writePacket encodes and sends one packet.
 func (c *client) writePacket(p *packet.Packet, volatile bool) error {
 	text, bins := packet.Encode(p)
-	return c.write(text, bins, volatile)
+	return c.write(&outPacket{text: text, bins: bins}, volatile)
 }
 
 // write sends an encoded packet: its text message, then its attachments.
 // Volatile packets are dropped when the transport cannot take them now.
-func (c *client) write(text []byte, bins [][]byte, volatile bool) error {
+func (c *client) write(o *outPacket, volatile bool) error {
 	if volatile {
 		if w, ok := c.conn.(interface{ Writable() bool }); ok && !w.Writable() {
 			return nil
@@ -220,10 +220,18 @@ func (c *client) write(text []byte, bins [][]byte, volatile bool) error {
 	}
 	c.wmu.Lock()
 	defer c.wmu.Unlock()
-	if err := c.conn.Send(text, false); err != nil {
+	if ms, ok := c.conn.(messageSender); ok {
+		for _, m := range o.engineMessages() {
+			if err := ms.SendMessage(m); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	if err := c.conn.Send(o.text, false); err != nil {
 		return err
 	}
-	for _, b := range bins {
+	for _, b := range o.bins {
 		if err := c.conn.Send(b, true); err != nil {
 			return err
 		}

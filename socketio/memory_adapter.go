@@ -178,8 +178,9 @@ func (a *MemoryAdapter) Broadcast(_ context.Context, p *packet.Packet, opts Broa
 // Cluster adapters call it for packets from other nodes.
 func (a *MemoryAdapter) BroadcastLocal(p *packet.Packet, opts BroadcastOptions) {
 	text, bins := packet.Encode(p)
+	o := &outPacket{text: text, bins: bins}
 	a.apply(opts, func(s *Socket) {
-		s.client.write(text, bins, opts.Volatile)
+		s.client.write(o, opts.Volatile)
 	})
 }
 
@@ -188,13 +189,14 @@ func (a *MemoryAdapter) BroadcastWithAck(_ context.Context, p *packet.Packet, op
 	q := *p
 	q.ID, q.HasID = a.nsp.newAckID(), true
 	text, bins := packet.Encode(&q)
+	o := &outPacket{text: text, bins: bins}
 	n := 0
 	a.apply(opts, func(s *Socket) {
 		if !s.registerAckID(q.ID, onReply) {
 			return
 		}
 		n++
-		s.client.write(text, bins, opts.Volatile)
+		s.client.write(o, opts.Volatile)
 	})
 	onCount(n)
 	return nil
