@@ -3,20 +3,24 @@ package stun
 import "encoding/binary"
 
 // Channel numbers a client may bind (RFC 8656 §12): 0x4000 through 0x4FFF.
-// 0x5000-0xFFFF are reserved.
+// 0x5000-0xFFFF are reserved. RFC 5766 §11, which RFC 8656 replaced, allowed
+// up to 0x7FFF, and clients still use that range (coturn's turnutils pick
+// from it), so MaxChannelRFC5766 is the bound for accepting them.
 const (
-	MinChannel uint16 = 0x4000
-	MaxChannel uint16 = 0x4FFF
+	MinChannel        uint16 = 0x4000
+	MaxChannel        uint16 = 0x4FFF
+	MaxChannelRFC5766 uint16 = 0x7FFF
 )
 
 // ChannelDataHeaderSize is the size of the ChannelData header: channel number
 // and length (RFC 8656 §12.4).
 const ChannelDataHeaderSize = 4
 
-// IsChannelData reports whether b starts with a ChannelData header for a
-// valid channel number (first byte 0x40-0x4F, RFC 8656 §12 and RFC 7983 §7).
+// IsChannelData reports whether b starts with a ChannelData header: first
+// two bits 01, a channel number in 0x4000-0x7FFF (RFC 8656 §12 narrows
+// that to 0x4000-0x4FFF; RFC 5766 §11 clients use it all; RFC 7983 §7).
 func IsChannelData(b []byte) bool {
-	return len(b) >= ChannelDataHeaderSize && b[0]&0xF0 == 0x40
+	return len(b) >= ChannelDataHeaderSize && b[0]&0xC0 == 0x40
 }
 
 // ParseChannelData decodes a ChannelData message (RFC 8656 §12.4). data

@@ -206,7 +206,8 @@ func TestChannelData(t *testing.T) {
 		{"tcp padded", AppendChannelData(nil, 0x4FFF, []byte("hello"), true), 0x4FFF, "hello", true},
 		{"empty", AppendChannelData(nil, 0x4000, nil, true), 0x4000, "", true},
 		{"truncated", []byte{0x40, 0x01, 0x00, 0x05, 'h'}, 0, "", false},
-		{"reserved channel", []byte{0x50, 0x00, 0x00, 0x00}, 0, "", false},
+		{"rfc 5766 channel", []byte{0x7F, 0xFF, 0x00, 0x00}, 0x7FFF, "", true},
+		{"reserved channel", []byte{0x80, 0x00, 0x00, 0x00}, 0, "", false},
 		{"short", []byte{0x40, 0x00}, 0, "", false},
 	} {
 		ch, data, err := ParseChannelData(tc.in)

@@ -446,7 +446,9 @@ func (s *Server) channelBind(r *request, username string) error {
 		return &stun.Error{Code: stun.CodeBadRequest, Reason: "missing CHANNEL-NUMBER"}
 	}
 	num, err := stun.ChannelNumber(v)
-	if err != nil || num < stun.MinChannel || num > stun.MaxChannel {
+	// RFC 8656 §12 allows 0x4000-0x4FFF; RFC 5766 clients (coturn's
+	// turnutils among them) still pick up to 0x7FFF, so those are accepted.
+	if err != nil || num < stun.MinChannel || num > stun.MaxChannelRFC5766 {
 		return &stun.Error{Code: stun.CodeBadRequest, Reason: "bad channel number"}
 	}
 	pv, ok := r.msg.Get(stun.AttrXORPeerAddress)

@@ -455,7 +455,7 @@ func TestPermissionsAndChannels(t *testing.T) {
 		{"bind", 0x4000, publicPeer, 0},
 		{"rebind refreshes", 0x4000, publicPeer, 0},
 		{"number below range", 0x3FFF, other, 400},
-		{"number above range", 0x5000, other, 400},
+		{"number above range", 0x8000, other, 400},
 		{"channel to another peer", 0x4000, other, 400},
 		{"peer on another channel", 0x4001, publicPeer, 400},
 		{"denied peer", 0x4002, netip.MustParseAddrPort("192.168.0.1:1"), 403},
