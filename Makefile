@@ -7,7 +7,7 @@
 #   make run     run the server on its defaults (same as `go run ./cmd/switchboard`)
 #
 # Steps run in order and stop at the first failure. Tunables:
-#   GOTEST_TIMEOUT (12m), GOTEST_FLAGS (extra go test flags, e.g. -v or -run=X),
+#   PKGS (./...), GOTEST_TIMEOUT (12m), GOTEST_FLAGS (extra go test flags, e.g. -v or -run=X),
 #   FUZZTIME (3s a target), FUZZ_BUDGET (120 s of fuzzing in all).
 
 SHELL := /bin/bash
@@ -20,6 +20,7 @@ GOBIN := $(shell $(GO) env GOPATH)/bin
 endif
 export PATH := $(GOBIN):$(PATH)
 
+PKGS ?= ./...
 GOTEST_TIMEOUT ?= 12m
 GOTEST_FLAGS ?=
 
@@ -51,7 +52,7 @@ staticcheck:
 	staticcheck ./...
 
 gotest:
-	$(GO) test -race -count=1 -timeout $(GOTEST_TIMEOUT) $(GOTEST_FLAGS) ./...
+	$(GO) test -race -count=1 -timeout $(GOTEST_TIMEOUT) $(GOTEST_FLAGS) $(PKGS)
 
 fuzz:
 	scripts/fuzz.sh
