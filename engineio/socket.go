@@ -147,8 +147,19 @@ func (s *Socket) SendMessage(m *Message) error {
 
 // Close closes the session (ReasonForcedClose). Packets already sent are
 // delivered first: on WebSocket they precede the Close frame; on polling
-// the client's next GET collects them with a close packet.
-func (s *Socket) Close() { s.closeWith(ReasonForcedClose, nil, true) }
+// the client's next GET collects them with a close packet. It returns
+// ErrClosed if the session was already closing.
+func (s *Socket) Close() error {
+	s.mu.Lock()
+	if s.state != stOpen {
+		s.mu.Unlock()
+		return ErrClosed
+	}
+	s.closeLocked(ReasonForcedClose, nil, true)
+	s.mu.Unlock()
+	s.notifyClose()
+	return nil
+}
 
 // sendLocked writes m to the current transport or queues it for the next
 // poll. Errors close the session.

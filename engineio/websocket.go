@@ -3,6 +3,7 @@ package engineio
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"time"
 
@@ -154,9 +155,17 @@ func (t *wsTransport) OnClose(c *websocket.Conn, err error) {
 	case s.probe == t:
 		s.dropProbeLocked()
 	case s.ws == t && s.state != stClosed:
+		// The client's Close frame ends the session normally; anything
+		// else (our engine failing the connection for a protocol
+		// violation or an oversized message, an I/O error) is a
+		// transport error.
 		reason, cerr := ReasonTransportClose, error(nil)
-		if websocket.CloseStatus(err) < 0 {
+		var ce *websocket.CloseError
+		if !errors.As(err, &ce) || ce.Local {
 			reason, cerr = ReasonTransportError, err
+			if ce != nil && ce.Code == websocket.StatusMessageTooBig {
+				cerr = fmt.Errorf("%w: %w", ErrPayloadTooLarge, err)
+			}
 		}
 		s.closeLocked(reason, cerr, false)
 	}
