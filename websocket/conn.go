@@ -66,6 +66,10 @@ type Conn struct {
 	wantOut bool     // EPOLLOUT armed after a short write
 	hs      *hsState // request bytes while in phaseHTTP/phaseHandshake
 
+	// Keepalive (Config.PingInterval), owned by the reading goroutine.
+	lastRead int64 // unix nanoseconds of the last read, per loop batch
+	pinged   bool  // a keepalive Ping is outstanding
+
 	mu       sync.Mutex
 	st       uint16
 	out      []byte // pending output (pooled); out[outOff:] is unsent

@@ -129,3 +129,50 @@ func TestEchoHijack(t *testing.T) {
 	roundTrip(t, url, nil)
 	roundTrip(t, url, &websocket.DialOptions{Compression: true})
 }
+
+func TestPingIntervalDropsSilentPeer(t *testing.T) {
+	closed := make(chan error, 1)
+	srv, err := websocket.NewServer(websocket.Config{PingInterval: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := websocket.HandlerFuncs{Close: func(c *websocket.Conn, err error) { closed <- err }}
+	go func() {
+		_ = srv.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = srv.Upgrade(w, r, h) }))
+	}()
+	defer srv.Close()
+	// A raw client that never answers pings: the server pings, then drops it.
+	c := dialRaw(t, ln.Addr().String(), "/", "")
+	m, err := c.next()
+	if err != nil || m.op != 0x9 {
+		t.Fatalf("want a ping, got %+v %v", m, err)
+	}
+	select {
+	case err := <-closed:
+		if err != websocket.ErrPingTimeout {
+			t.Fatalf("OnClose: %v", err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("silent peer not dropped")
+	}
+	// A client that reads (our Dial answers pings inside Read) stays.
+	cc, _, err := websocket.Dial(context.Background(), "ws://"+ln.Addr().String()+"/", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	if _, _, err := cc.Read(ctx); err != context.DeadlineExceeded {
+		t.Fatalf("Read while idle: %v", err)
+	}
+	select {
+	case err := <-closed:
+		t.Fatalf("live client dropped: %v", err)
+	default:
+	}
+	_ = cc.CloseNow()
+}

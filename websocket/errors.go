@@ -70,7 +70,12 @@ var (
 	// ErrNotWebSocket is returned by Upgrade for a request that is not a
 	// valid WebSocket handshake; the response has already been written.
 	ErrNotWebSocket = errors.New("websocket: not a websocket handshake")
+	// ErrPingTimeout is reported to OnClose when a peer stayed silent for
+	// twice Config.PingInterval.
+	ErrPingTimeout = errPingTimeout
 )
+
+var errPingTimeout = errors.New("websocket: ping timeout: peer silent")
 
 // protoError fails a connection with a close code (1002, 1007, 1009 …).
 type protoError struct {

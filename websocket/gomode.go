@@ -57,9 +57,29 @@ func (c *Conn) readLoop(pre []byte) error {
 		}
 	}
 	buf := make([]byte, 16<<10)
+	pi := c.cfg.PingInterval
 	for {
+		if pi > 0 {
+			_ = c.nc.SetReadDeadline(time.Now().Add(pi))
+		}
 		var n int
 		n, err = c.nc.Read(buf)
+		var ne net.Error
+		if n == 0 && pi > 0 && errors.As(err, &ne) && ne.Timeout() && c.st&stAborted == 0 {
+			if c.pinged {
+				err = errPingTimeout
+				c.mu.Lock()
+				c.abortLocked(err)
+				c.mu.Unlock()
+				break
+			}
+			c.pinged = true
+			_ = c.Ping(nil)
+			continue
+		}
+		if n > 0 {
+			c.pinged = false
+		}
 		if n > 0 && !c.rd.discard {
 			if ferr := c.feed(buf[:n]); ferr != nil {
 				c.fail(ferr)

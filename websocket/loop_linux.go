@@ -1,3 +1,5 @@
+//go:build linux
+
 package websocket
 
 import (
@@ -51,6 +53,9 @@ type loop struct {
 	spareD   []*Conn
 	spareT   []func()
 	stopped  chan struct{}
+
+	now      int64 // time of the current batch, when keepalive is on
+	nextScan int64
 }
 
 func startLoops(s *Server, n int) []*loop {
@@ -164,6 +169,7 @@ func (l *loop) adopt(c *Conn, fd int, pre []byte) {
 		if !l.register(c) {
 			return
 		}
+		c.lastRead = l.now
 		l.open(c, pre)
 	})
 }
@@ -245,6 +251,9 @@ func (l *loop) run() {
 			return
 		}
 		timeout := -1
+		if pi := l.s.cfg.PingInterval; pi > 0 {
+			timeout = int(max(pi/4, time.Millisecond) / time.Millisecond)
+		}
 		if len(l.tasks) > 0 || len(l.dirty) > 0 {
 			timeout = 0
 		} else {
@@ -258,6 +267,13 @@ func (l *loop) run() {
 		if err != nil && err != syscall.EINTR {
 			l.s.cfg.Logger.Error("websocket: epoll_wait", "err", err)
 			time.Sleep(time.Millisecond)
+		}
+		if l.s.cfg.PingInterval > 0 {
+			l.now = time.Now().UnixNano()
+			if l.now >= l.nextScan {
+				l.keepalive()
+				l.nextScan = l.now + int64(max(l.s.cfg.PingInterval/4, time.Millisecond))
+			}
 		}
 		for i := 0; i < n; i++ {
 			fd := int(events[i].Fd)
@@ -315,6 +331,7 @@ func (l *loop) runQueue() {
 func (l *loop) read(c *Conn) {
 	n, err := syscall.Read(c.fd, l.buf)
 	if n > 0 {
+		c.lastRead, c.pinged = l.now, false
 		switch c.phase {
 		case phaseWS:
 			l.feed(c, l.buf[:n])
@@ -395,6 +412,7 @@ func (l *loop) handshakeDone(c *Conn, lw *loopRW) {
 		return
 	}
 	l.s.live.Add(1)
+	c.lastRead = l.now
 	l.open(c, rest)
 }
 
@@ -509,6 +527,27 @@ func (l *loop) teardown(c *Conn, err error) {
 	c.finish(err)
 	if open {
 		l.s.live.Add(-1)
+	}
+}
+
+// keepalive pings connections silent for PingInterval and drops those
+// silent for twice as long (RFC 6455 §5.5.2: a Pong or any data proves life).
+func (l *loop) keepalive() {
+	pi := int64(l.s.cfg.PingInterval)
+	for _, c := range l.conns {
+		if c == nil || c.phase != phaseWS || c.st&stClosed != 0 {
+			continue
+		}
+		idle := l.now - c.lastRead
+		switch {
+		case idle >= 2*pi:
+			c.mu.Lock()
+			c.abortLocked(errPingTimeout)
+			c.mu.Unlock()
+		case idle >= pi && !c.pinged:
+			c.pinged = true
+			_ = c.Ping(nil)
+		}
 	}
 }
 

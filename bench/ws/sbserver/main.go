@@ -10,7 +10,11 @@ import (
 	"log"
 	"net"
 	"net/http"
+	"os"
+	"os/signal"
+	"runtime/pprof"
 	"sync"
+	"syscall"
 
 	"github.com/switchboard/switchboard/websocket"
 )
@@ -50,10 +54,28 @@ func (h *hub) OnMessage(c *websocket.Conn, typ websocket.MessageType, data []byt
 
 func main() {
 	addr := flag.String("addr", "127.0.0.1:9110", "listen address (loopback only)")
+	loops := flag.Int("loops", 0, "event loops (0: GOMAXPROCS)")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile here until SIGTERM")
 	flag.Parse()
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err != nil {
+			log.Fatal(err)
+		}
+		_ = pprof.StartCPUProfile(f)
+		sig := make(chan os.Signal, 1)
+		signal.Notify(sig, syscall.SIGTERM)
+		go func() {
+			<-sig
+			pprof.StopCPUProfile()
+			_ = f.Close()
+			os.Exit(0)
+		}()
+	}
 	srv, err := websocket.NewServer(websocket.Config{
 		CheckOrigin:    func(*http.Request) bool { return true },
 		MaxMessageSize: 64 << 20,
+		Loops:          *loops,
 	})
 	if err != nil {
 		log.Fatal(err)
