@@ -54,8 +54,9 @@ type loop struct {
 	spareT   []func()
 	stopped  chan struct{}
 
-	now      int64 // time of the current batch, when keepalive is on
-	nextScan int64
+	now      int64         // time of the current batch, when keepalive is on
+	nextScan int64         // next keepalive scan
+	minPing  time.Duration // smallest PingInterval of the loop's connections
 }
 
 func startLoops(s *Server, n int) []*loop {
@@ -169,7 +170,6 @@ func (l *loop) adopt(c *Conn, fd int, pre []byte) {
 		if !l.register(c) {
 			return
 		}
-		c.lastRead = l.now
 		l.open(c, pre)
 	})
 }
@@ -217,6 +217,13 @@ func (l *loop) register(c *Conn) bool {
 // open starts WebSocket framing on c: OnOpen, then any bytes already read.
 func (l *loop) open(c *Conn, pre []byte) {
 	c.phase = phaseWS
+	if pi := c.cfg.PingInterval; pi > 0 {
+		if l.minPing == 0 || pi < l.minPing {
+			l.minPing = pi
+		}
+		l.now = time.Now().UnixNano()
+	}
+	c.lastRead = l.now
 	c.h.OnOpen(c)
 	if len(pre) > 0 {
 		l.feed(c, pre)
@@ -251,8 +258,8 @@ func (l *loop) run() {
 			return
 		}
 		timeout := -1
-		if pi := l.s.cfg.PingInterval; pi > 0 {
-			timeout = int(max(pi/4, time.Millisecond) / time.Millisecond)
+		if l.minPing > 0 {
+			timeout = int(max(l.minPing/4, time.Millisecond) / time.Millisecond)
 		}
 		if len(l.tasks) > 0 || len(l.dirty) > 0 {
 			timeout = 0
@@ -268,11 +275,11 @@ func (l *loop) run() {
 			l.s.cfg.Logger.Error("websocket: epoll_wait", "err", err)
 			time.Sleep(time.Millisecond)
 		}
-		if l.s.cfg.PingInterval > 0 {
+		if l.minPing > 0 {
 			l.now = time.Now().UnixNano()
 			if l.now >= l.nextScan {
 				l.keepalive()
-				l.nextScan = l.now + int64(max(l.s.cfg.PingInterval/4, time.Millisecond))
+				l.nextScan = l.now + int64(max(l.minPing/4, time.Millisecond))
 			}
 		}
 		for i := 0; i < n; i++ {
@@ -412,7 +419,6 @@ func (l *loop) handshakeDone(c *Conn, lw *loopRW) {
 		return
 	}
 	l.s.live.Add(1)
-	c.lastRead = l.now
 	l.open(c, rest)
 }
 
@@ -533,11 +539,11 @@ func (l *loop) teardown(c *Conn, err error) {
 // keepalive pings connections silent for PingInterval and drops those
 // silent for twice as long (RFC 6455 §5.5.2: a Pong or any data proves life).
 func (l *loop) keepalive() {
-	pi := int64(l.s.cfg.PingInterval)
 	for _, c := range l.conns {
-		if c == nil || c.phase != phaseWS || c.st&stClosed != 0 {
+		if c == nil || c.phase != phaseWS || c.st&stClosed != 0 || c.cfg.PingInterval <= 0 {
 			continue
 		}
+		pi := int64(c.cfg.PingInterval)
 		idle := l.now - c.lastRead
 		switch {
 		case idle >= 2*pi:

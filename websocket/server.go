@@ -126,6 +126,9 @@ func (s *Server) Upgrade(w http.ResponseWriter, r *http.Request, h Handler) (*Co
 		if lw.upgraded != nil {
 			return nil, errors.New("websocket: Upgrade called twice")
 		}
+		// The connection stays on the loops of the Server that accepted
+		// it, under this Server's limits.
+		lw.c.cfg = &s.cfg
 		setup(lw.c)
 		lw.upgraded = lw.c
 		return lw.c, nil
