@@ -6,43 +6,97 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/netip"
 	"os"
 	"strings"
 	"time"
+
+	"github.com/switchboard/switchboard/turn"
 )
 
-// config is the binary's settings. Every flag also reads SWITCHBOARD_<NAME>
-// (dashes as underscores); flags override the environment.
+// config is the binary's settings (../../shared CONTRACT.md "Binary"). Every
+// flag also reads SWITCHBOARD_<FLAG> (dashes as underscores; repeatable
+// flags take a comma-separated list); flags override the environment.
 type config struct {
 	listen          string
 	tlsCert, tlsKey string
 	echo            bool
+	apiKey          string
+
+	turnListen    string
+	turnTLSListen string
+	turnRealm     string
+	turnSecret    string
+	turnUsers     map[string]string
+	turnRelayIP   netip.Addr
+	turnAllow     []netip.Prefix
+
 	logFormat       string
 	logLevel        slog.Level
 	wsMaxMessage    int64
 	shutdownTimeout time.Duration
 }
 
+// listFlag is a repeatable flag.
+type listFlag struct {
+	vals *[]string
+	set  bool
+}
+
+func (f *listFlag) String() string {
+	if f.vals == nil {
+		return ""
+	}
+	return strings.Join(*f.vals, ",")
+}
+
+func (f *listFlag) Set(v string) error {
+	if !f.set { // the first flag on the command line replaces the environment's list
+		*f.vals = nil
+		f.set = true
+	}
+	*f.vals = append(*f.vals, v)
+	return nil
+}
+
 func parseConfig(args []string, getenv func(string) string) (*config, error) {
 	c := &config{}
 	fs := flag.NewFlagSet("switchboard", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	var level string
-	fs.StringVar(&c.listen, "listen", ":8080", "HTTP listener: demo, Socket.IO, signaling, API, health, metrics")
-	fs.StringVar(&c.tlsCert, "tls-cert", "", "certificate file: serve HTTPS/WSS on --listen")
+	var level, relayIP string
+	var users, allow []string
+	fs.StringVar(&c.listen, "listen", ":8080", "HTTP listener: demo, Socket.IO, signaling, PeerJS, API, health, metrics")
+	fs.StringVar(&c.tlsCert, "tls-cert", "", "certificate file: serve HTTPS/WSS on --listen (and TURNS)")
 	fs.StringVar(&c.tlsKey, "tls-key", "", "private key file for --tls-cert")
 	fs.BoolVar(&c.echo, "echo", false, "mount a WebSocket echo endpoint at /echo")
+	fs.StringVar(&c.apiKey, "api-key", "", "bearer key for POST /api/publish; without it the API answers 401")
+	fs.StringVar(&c.turnListen, "turn-listen", ":3478", "STUN/TURN over UDP and TCP on this address; off disables")
+	fs.StringVar(&c.turnTLSListen, "turn-tls-listen", "", "TURN over TLS on this address (needs --tls-cert/--tls-key)")
+	fs.StringVar(&c.turnRealm, "turn-realm", turn.DefaultRealm, "long-term credential realm")
+	fs.StringVar(&c.turnSecret, "turn-secret", "", "shared secret for time-limited TURN REST credentials (also minted by signaling)")
+	fs.Var(&listFlag{vals: &users}, "turn-user", "a static long-term TURN user NAME=PASS; repeatable")
+	fs.StringVar(&relayIP, "turn-relay-ip", "", "address relayed transport addresses are allocated on (default: first non-loopback IPv4)")
+	fs.Var(&listFlag{vals: &allow}, "turn-allow-peer", "CIDR of peers that may be relayed to even if denied by default; repeatable")
 	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&level, "log-level", "info", "log level: debug, info, warn, error")
-	fs.Int64Var(&c.wsMaxMessage, "ws-max-message", 64<<20, "largest WebSocket message accepted, in bytes")
+	fs.Int64Var(&c.wsMaxMessage, "ws-max-message", 64<<20, "largest message accepted on /echo, in bytes")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long SIGTERM waits for connections to close")
 
 	// Environment first, so that flags override it.
 	var envErr error
 	fs.VisitAll(func(f *flag.Flag) {
 		name := "SWITCHBOARD_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
-		if v := getenv(name); v != "" && envErr == nil {
-			if err := f.Value.Set(v); err != nil {
+		v := getenv(name)
+		if v == "" || envErr != nil {
+			return
+		}
+		vals := []string{v}
+		if lf, ok := f.Value.(*listFlag); ok {
+			vals = strings.Split(v, ",")
+			defer func() { lf.set = false }()
+		}
+		for _, one := range vals {
+			if err := f.Value.Set(strings.TrimSpace(one)); err != nil {
 				envErr = fmt.Errorf("%s=%q: %v", name, v, err)
 			}
 		}
@@ -53,7 +107,7 @@ func parseConfig(args []string, getenv func(string) string) (*config, error) {
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			fs.SetOutput(os.Stdout)
-			fmt.Fprintln(os.Stdout, "Usage: switchboard [flags]\n\nEvery flag also reads SWITCHBOARD_<FLAG> from the environment.")
+			fmt.Fprintln(os.Stdout, "Usage: switchboard [flags]\n\nServes Switchboard: the demo, Socket.IO, WebRTC signaling, PeerJS, STUN/TURN.\nEvery flag also reads SWITCHBOARD_<FLAG> from the environment (e.g. --turn-secret and\nSWITCHBOARD_TURN_SECRET); repeatable flags take a comma-separated list there.\n\nFlags:")
 			fs.PrintDefaults()
 			os.Exit(0)
 		}
@@ -71,8 +125,38 @@ func parseConfig(args []string, getenv func(string) string) (*config, error) {
 	if (c.tlsCert == "") != (c.tlsKey == "") {
 		return nil, errors.New("--tls-cert and --tls-key go together")
 	}
+	if c.turnTLSListen != "" && c.tlsCert == "" {
+		return nil, errors.New("--turn-tls-listen needs --tls-cert and --tls-key")
+	}
 	if c.wsMaxMessage <= 0 {
 		return nil, fmt.Errorf("--ws-max-message %d: must be positive", c.wsMaxMessage)
+	}
+	if c.turnRealm == "" {
+		return nil, errors.New("--turn-realm: must not be empty")
+	}
+	for _, u := range users {
+		name, pass, err := turn.ParseUser(u)
+		if err != nil {
+			return nil, fmt.Errorf("--turn-user %q: %v", u, err)
+		}
+		if c.turnUsers == nil {
+			c.turnUsers = map[string]string{}
+		}
+		c.turnUsers[name] = pass
+	}
+	for _, a := range allow {
+		p, err := turn.ParsePeerPrefix(a)
+		if err != nil {
+			return nil, fmt.Errorf("--turn-allow-peer %q: %v", a, err)
+		}
+		c.turnAllow = append(c.turnAllow, p)
+	}
+	if relayIP != "" {
+		ip, err := netip.ParseAddr(relayIP)
+		if err != nil {
+			return nil, fmt.Errorf("--turn-relay-ip %q: not an IP address", relayIP)
+		}
+		c.turnRelayIP = ip
 	}
 	return c, nil
 }

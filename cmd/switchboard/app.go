@@ -1,0 +1,212 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/switchboard/switchboard/engineio"
+	"github.com/switchboard/switchboard/internal/sioservice"
+	"github.com/switchboard/switchboard/peerjs"
+	"github.com/switchboard/switchboard/signaling"
+	"github.com/switchboard/switchboard/socketio"
+	"github.com/switchboard/switchboard/turn"
+	"github.com/switchboard/switchboard/websocket"
+)
+
+// app is everything one switchboard process serves. newApp builds it and
+// starts nothing; start opens the listeners; shutdown drains in reverse.
+type app struct {
+	cfg *config
+	log *slog.Logger
+
+	ws   *websocket.Server // owns the HTTP listener and the event loops
+	eio  *engineio.Server
+	sio  *socketio.Server
+	sig  *signaling.Server
+	pjs  *peerjs.Server
+	turn *turn.Server
+	mux  *http.ServeMux
+
+	tlsConfig *tls.Config
+	wg        sync.WaitGroup
+	errs      chan error
+	closers   []func()
+}
+
+func newApp(cfg *config, log *slog.Logger) (*app, error) {
+	a := &app{cfg: cfg, log: log, mux: http.NewServeMux(), errs: make(chan error, 8)}
+	var err error
+	if cfg.tlsCert != "" {
+		cert, err := tls.LoadX509KeyPair(cfg.tlsCert, cfg.tlsKey)
+		if err != nil {
+			return nil, fmt.Errorf("--tls-cert/--tls-key: %w", err)
+		}
+		a.tlsConfig = &tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: []string{"http/1.1"}, MinVersion: tls.VersionTLS12}
+	}
+
+	// The engine that accepts every HTTP connection; its limits are the
+	// echo endpoint's. The other endpoints upgrade with limits of their own
+	// and their connections run on this engine's loops.
+	if a.ws, err = websocket.NewServer(websocket.Config{
+		Compression:    true,
+		MaxMessageSize: cfg.wsMaxMessage,
+		CheckOrigin:    func(*http.Request) bool { return true },
+		Logger:         log,
+	}); err != nil {
+		return nil, err
+	}
+
+	// Socket.IO with the default-namespace service of the contract.
+	if a.sio, err = socketio.New(socketio.Config{Recovery: &socketio.RecoveryConfig{}, Logger: log}); err != nil {
+		return nil, err
+	}
+	sioservice.Install(a.sio.Of("/"))
+	if a.eio, err = engineio.New(engineio.Config{
+		Handler:    a.sio.EngineHandler(),
+		MaxPayload: 1_000_000,
+		CORS:       engineio.CORS{Origins: []string{"*"}},
+		Logger:     log,
+	}); err != nil {
+		return nil, err
+	}
+
+	// WebRTC signaling, with TURN credentials when TURN has a secret.
+	sigCfg := signaling.Config{Logger: log}
+	if cfg.turnListen == "off" {
+		sigCfg.STUNURLs = []string{}
+	} else if cfg.turnSecret != "" {
+		sigCfg.TURNSecret = cfg.turnSecret
+	}
+	if a.sig, err = signaling.New(sigCfg); err != nil {
+		return nil, err
+	}
+	if a.pjs, err = peerjs.New(peerjs.Config{Logger: log}); err != nil {
+		return nil, err
+	}
+
+	if cfg.turnListen != "off" {
+		if a.turn, err = turn.New(turn.Config{
+			Realm:      cfg.turnRealm,
+			Secret:     cfg.turnSecret,
+			Users:      cfg.turnUsers,
+			RelayIP:    cfg.turnRelayIP,
+			AllowPeers: cfg.turnAllow,
+			Logger:     log,
+		}); err != nil {
+			return nil, fmt.Errorf("turn: %w", err)
+		}
+	}
+	a.routes()
+	return a, nil
+}
+
+func (a *app) routes() {
+	m := a.mux
+	m.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write([]byte("ok\n"))
+	})
+	m.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		_, _ = w.Write([]byte("ready\n"))
+	})
+	m.Handle("/socket.io/", a.eio)
+	m.Handle("/api/publish", sioservice.PublishHandler(a.sio.Of("/"), a.cfg.apiKey, a.log))
+	m.Handle("/signal", a.sig)
+	m.Handle("/peerjs", a.pjs)
+	m.Handle("/peerjs/", a.pjs)
+	if a.cfg.echo {
+		m.HandleFunc("/echo", func(w http.ResponseWriter, r *http.Request) {
+			_, _ = a.ws.Upgrade(w, r, echoHandler{})
+		})
+	}
+}
+
+// start opens the listeners and serves in the background; failures arrive
+// on a.errs.
+func (a *app) start() error {
+	ln, err := net.Listen("tcp", a.cfg.listen)
+	if err != nil {
+		return fmt.Errorf("--listen %s: %w", a.cfg.listen, err)
+	}
+	if a.tlsConfig != nil {
+		ln = tls.NewListener(ln, a.tlsConfig)
+	}
+	a.log.Info("http listening", "addr", ln.Addr().String(), "tls", a.tlsConfig != nil, "echo", a.cfg.echo)
+	a.serve("http", func() error { return a.ws.Serve(ln, a.mux) })
+
+	if a.turn != nil {
+		tl, err := net.Listen("tcp", a.cfg.turnListen)
+		if err != nil {
+			return fmt.Errorf("--turn-listen %s (tcp): %w", a.cfg.turnListen, err)
+		}
+		a.serve("turn-tcp", func() error { return a.turn.ServeTCP(tl) })
+		a.serve("turn-udp", func() error { return a.turn.ServeUDP(a.cfg.turnListen) })
+		if a.cfg.turnTLSListen != "" {
+			tls0, err := net.Listen("tcp", a.cfg.turnTLSListen)
+			if err != nil {
+				return fmt.Errorf("--turn-tls-listen %s: %w", a.cfg.turnTLSListen, err)
+			}
+			a.serve("turn-tls", func() error { return a.turn.ServeTCP(tls.NewListener(tls0, a.tlsConfig)) })
+		}
+		a.log.Info("turn listening", "addr", a.cfg.turnListen, "tls", a.cfg.turnTLSListen, "realm", a.cfg.turnRealm)
+	}
+	return nil
+}
+
+func (a *app) serve(name string, f func() error) {
+	a.wg.Add(1)
+	go func() {
+		defer a.wg.Done()
+		err := f()
+		if err != nil && !errors.Is(err, websocket.ErrServerClosed) && !errors.Is(err, turn.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
+			a.errs <- fmt.Errorf("%s: %w", name, err)
+		}
+	}()
+}
+
+// shutdown stops accepting, closes WebSocket peers with 1001, closes
+// Socket.IO and signaling sessions, closes TURN allocations, and waits for
+// the serving goroutines. Components drain concurrently; a polling client
+// gets a few seconds to collect its close packet.
+func (a *app) shutdown(ctx context.Context) error {
+	pollCtx, cancel := context.WithTimeout(ctx, pollDrain)
+	defer cancel()
+	steps := []func() error{
+		func() error { return a.sio.Shutdown(pollCtx) },
+		func() error { return a.eio.Shutdown(pollCtx) },
+		func() error { return a.sig.Shutdown(ctx) },
+		func() error { return a.pjs.Shutdown(ctx) },
+		func() error { return a.ws.Shutdown(ctx) },
+	}
+	if a.turn != nil {
+		steps = append(steps, func() error { return a.turn.Shutdown(ctx) })
+	}
+	errs := make([]error, len(steps))
+	var wg sync.WaitGroup
+	for i, f := range steps {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			errs[i] = f()
+		}()
+	}
+	wg.Wait()
+	a.wg.Wait()
+	var out []error
+	for _, e := range errs {
+		if e != nil && !errors.Is(e, websocket.ErrServerClosed) && !errors.Is(e, turn.ErrServerClosed) && !errors.Is(e, context.DeadlineExceeded) {
+			out = append(out, e)
+		}
+	}
+	return errors.Join(out...)
+}
+
+// pollDrain bounds how long shutdown waits for long-polling clients to
+// collect their close packet.
+const pollDrain = 2 * time.Second
