@@ -213,6 +213,7 @@ func (r *realm) sweep(now time.Time) {
 			continue
 		}
 		delete(r.clients, id)
+		r.cfg.Logger.Debug("peerjs: peer departed", "id", id, "partners", len(cl.partners))
 		for p := range cl.partners {
 			pc := r.clients[p]
 			if pc == nil {

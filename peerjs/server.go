@@ -230,7 +230,8 @@ func (w *wsConn) OnMessage(_ *websocket.Conn, _ websocket.MessageType, data []by
 	}
 }
 
-func (w *wsConn) OnClose(_ *websocket.Conn, _ error) {
+func (w *wsConn) OnClose(_ *websocket.Conn, err error) {
+	w.srv.cfg.Logger.Debug("peerjs: socket closed", "id", w.id, "err", err)
 	if w.client != nil {
 		w.srv.realm.closed(w.client, w, w.srv.cfg.Now())
 	}
