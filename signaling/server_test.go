@@ -139,11 +139,6 @@ func TestServerSignal(t *testing.T) {
 }
 
 func TestServerPingTimeout(t *testing.T) {
-	// websocket.Config.PingInterval is documented but the engine does not
-	// act on it yet (websocket/config.go at 0ce70c0); without it a silent
-	// peer is only dropped when TCP reports an error.
-	// TODO(issue 5): remove this skip when the engine pings.
-	t.Skip("websocket engine does not implement Config.PingInterval yet")
 	_, url := startServer(t, Config{PingInterval: 50 * time.Millisecond})
 	a, b := dial(t, url), dial(t, url)
 	a.send(`{"type":"join","room":"r"}`)

@@ -8,7 +8,6 @@ package browser_test
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -16,46 +15,18 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/switchboard/switchboard/internal/leakcheck"
 	"github.com/switchboard/switchboard/internal/testutil"
 	"github.com/switchboard/switchboard/peerjs"
 	"github.com/switchboard/switchboard/signaling"
 )
 
 // TestMain fails the package if goroutines started by the tests outlive them.
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if code == 0 {
-		var leaked []string
-		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-			if leaked = extraGoroutines(); len(leaked) == 0 {
-				break
-			}
-		}
-		if len(leaked) > 0 {
-			fmt.Fprintf(os.Stderr, "goroutine leak:\n%s\n", strings.Join(leaked, "\n\n"))
-			code = 1
-		}
-	}
-	os.Exit(code)
-}
-
-func extraGoroutines() []string {
-	buf := make([]byte, 1<<20)
-	buf = buf[:runtime.Stack(buf, true)]
-	var extra []string
-	for i, g := range strings.Split(string(buf), "\n\n") {
-		if i == 0 || strings.Contains(g, "os/signal.signal_recv") || strings.Contains(g, "testing.(*M).") {
-			continue
-		}
-		extra = append(extra, g)
-	}
-	return extra
-}
+func TestMain(m *testing.M) { os.Exit(leakcheck.Run(m)) }
 
 // env is a test server: /signal, /peerjs, the test pages and the peerjs
 // client bundle, on a loopback port.
