@@ -71,7 +71,7 @@ func (c *streamConn) flush() {
 		c.out = c.spare[:0]
 		c.mu.Unlock()
 		c.c.SetWriteDeadline(time.Now().Add(streamWriteLimit))
-		_, err := c.c.Write(buf)
+		err := c.write(buf)
 		c.mu.Lock()
 		if cap(buf) <= 64<<10 {
 			c.spare = buf[:0]
@@ -84,6 +84,28 @@ func (c *streamConn) flush() {
 			return
 		}
 	}
+}
+
+// write sends buf, which holds whole messages. Over TCP it is one write.
+// Over TLS each message gets its own record: coturn's clients (and some
+// others) read one message per TLS record and drop the rest, and coturn
+// itself writes one record per message.
+func (c *streamConn) write(buf []byte) error {
+	if c.ft.proto != transportTLS {
+		_, err := c.c.Write(buf)
+		return err
+	}
+	for len(buf) > 0 {
+		n, err := stun.FrameLength(buf)
+		if err != nil || n == 0 || n > len(buf) {
+			n = len(buf) // cannot happen: only whole messages are queued
+		}
+		if _, err := c.c.Write(buf[:n]); err != nil {
+			return err
+		}
+		buf = buf[n:]
+	}
+	return nil
 }
 
 func (c *streamConn) close() {
