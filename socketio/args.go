@@ -104,6 +104,13 @@ func (a Args) Values() []any {
 // Multi{a, b} answers with the ACK payload [a, b]; returning Args echoes them.
 type Multi []any
 
+// NoAck, returned by an EventHandler, leaves the client's ack request
+// unanswered (as a JavaScript handler that never calls its callback does);
+// the client's own ack timeout then applies.
+var NoAck any = noAck{}
+
+type noAck struct{}
+
 // ackValues turns a handler's result into the arguments of an ACK packet.
 func ackValues(ack any, err error) []any {
 	if err != nil {

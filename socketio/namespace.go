@@ -23,8 +23,9 @@ type PacketMiddleware func(ctx context.Context, s *Socket, event string, args Ar
 
 // EventHandler handles one event. ctx is cancelled when the socket
 // disconnects. If the client asked for an acknowledgement, the returned ack
-// becomes its payload: nil sends no arguments, Multi or Args send several, any
-// other value sends one; a non-nil err sends {"message": err.Error()}.
+// becomes its payload: nil sends no arguments, Multi or Args send several,
+// NoAck sends nothing at all, any other value sends one; a non-nil err sends
+// {"message": err.Error()}.
 type EventHandler func(ctx context.Context, s *Socket, args Args) (ack any, err error)
 
 // ConnectionHandler runs when a socket has joined a namespace, after the

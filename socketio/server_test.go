@@ -338,3 +338,14 @@ func TestEmitEncodingByteExact(t *testing.T) {
 		t.Fatal("reserved event emitted")
 	}
 }
+
+func TestNoAck(t *testing.T) {
+	srv := newServer(t, Config{})
+	srv.On("quiet", func(ctx context.Context, s *Socket, args Args) (any, error) { return NoAck, nil })
+	srv.On("empty", func(ctx context.Context, s *Socket, args Args) (any, error) { return nil, nil })
+	p := newPeer(t, srv)
+	p.connect("/")
+	p.send(`21["quiet"]`)
+	p.send(`22["empty"]`)
+	p.expect(`32[]`)
+}

@@ -399,7 +399,7 @@ func (s *Socket) reportError(onError func(*Socket, error), err error) {
 
 // reply sends the ACK of p if the client asked for one.
 func (s *Socket) reply(p *packet.Packet, ack any, herr error) {
-	if !p.HasID {
+	if !p.HasID || (herr == nil && ack == NoAck) {
 		return
 	}
 	data, atts, err := buildPayload(nil, ackValues(ack, herr))
