@@ -144,11 +144,11 @@ func (l *loop) schedule(c *Conn) {
 }
 
 // abort implements driver: the flush pass sees stAborted and tears c down.
+// It enqueues c even when c is already dirty: a connection stalled on a peer
+// that does not read waits for an EPOLLOUT that may never come.
 func (l *loop) abort(c *Conn) {
-	if c.st&stDirty == 0 {
-		c.st |= stDirty
-		l.schedule(c)
-	}
+	c.st |= stDirty
+	l.schedule(c)
 }
 
 func (l *loop) wakeLocked() {
