@@ -19,17 +19,22 @@ import (
 	"testing"
 	"time"
 
+	"github.com/switchboard/switchboard/engineio"
 	"github.com/switchboard/switchboard/internal/leakcheck"
+	"github.com/switchboard/switchboard/internal/sioservice"
 	"github.com/switchboard/switchboard/internal/testutil"
 	"github.com/switchboard/switchboard/peerjs"
 	"github.com/switchboard/switchboard/signaling"
+	"github.com/switchboard/switchboard/socketio"
+	"github.com/switchboard/switchboard/web"
 )
 
 // TestMain fails the package if goroutines started by the tests outlive them.
 func TestMain(m *testing.M) { os.Exit(leakcheck.Run(m)) }
 
-// env is a test server: /signal, /peerjs, the test pages and the peerjs
-// client bundle, on a loopback port.
+// env is a test server on a loopback port: the demo at /, Socket.IO with
+// the default-namespace service, /signal, /peerjs, the test pages and the
+// peerjs client bundle (as cmd/switchboard mounts them).
 type env struct {
 	base   string // http://127.0.0.1:port
 	signal *signaling.Server
@@ -52,7 +57,18 @@ func startEnv(t *testing.T, pcfg peerjs.Config) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
+	sio, err := socketio.New(socketio.Config{Recovery: &socketio.RecoveryConfig{}, Logger: logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sioservice.Install(sio.Of("/"))
+	eio, err := engineio.New(engineio.Config{Handler: sio.EngineHandler(), MaxPayload: 1_000_000, Logger: logger})
+	if err != nil {
+		t.Fatal(err)
+	}
 	mux := http.NewServeMux()
+	mux.Handle("/", web.Handler())
+	mux.Handle("/socket.io/", eio)
 	mux.Handle("/signal", sig)
 	mux.Handle("/peerjs", pj)
 	mux.Handle("/peerjs/", pj)
@@ -64,6 +80,12 @@ func startEnv(t *testing.T, pcfg peerjs.Config) *env {
 	t.Cleanup(func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
+		if err := sio.Shutdown(ctx); err != nil {
+			t.Errorf("socketio Shutdown: %v", err)
+		}
+		if err := eio.Shutdown(ctx); err != nil {
+			t.Errorf("engineio Shutdown: %v", err)
+		}
 		if err := sig.Shutdown(ctx); err != nil {
 			t.Errorf("signaling Shutdown: %v", err)
 		}
@@ -99,7 +121,7 @@ func runScript(t *testing.T, name string, args ...string) string {
 func requireLines(t *testing.T, out string, lines ...string) {
 	t.Helper()
 	for _, l := range lines {
-		if !strings.Contains(out, "\n"+l) {
+		if !strings.Contains("\n"+out, "\n"+l) {
 			t.Errorf("output lacks %q", l)
 		}
 	}
@@ -132,4 +154,19 @@ func TestPeerJS(t *testing.T) {
 	e := startEnv(t, peerjs.Config{ExpireTimeout: time.Second, LeaveGrace: 300 * time.Millisecond})
 	out := runScript(t, "peerjs", e.base)
 	requireLines(t, out, "ok open", "ok data-both-ways", "ok media-both-ways", "ok unavailable-id", "ok peer-unavailable", "ok call-closed-on-leave")
+}
+
+// TestDemo: the demo page in two browsers — lobby, chat both ways over
+// Socket.IO, video both ways over /signal, mute, leave. Screenshots go to
+// test/artifacts/ (gitignored) for people and CI to look at.
+func TestDemo(t *testing.T) {
+	e := startEnv(t, peerjs.Config{})
+	shots := filepath.Join(testutil.RepoRoot(t), "test", "artifacts")
+	out := runScript(t, "demo", e.base, shots)
+	requireLines(t, out, "ok video-both-ways", "ok chat-both-ways", "ok mute-toggle", "ok screenshots", "ok leave")
+	for _, f := range []string{"demo-alice.png", "demo-bob.png"} {
+		if st, err := os.Stat(filepath.Join(shots, f)); err != nil || st.Size() < 10_000 {
+			t.Errorf("screenshot %s: %v", f, err)
+		}
+	}
 }

@@ -87,7 +87,6 @@ function joinChat(room) {
         if (first) { first = false; socket.close(); reject(new Error('Could not join the chat. Please try again.')); }
         return;
       }
-      setMembers(ack.members);
       if (first) { first = false; resolve(); }
     });
     socket.on('connect', join); // also rejoins after a reconnect
@@ -102,10 +101,6 @@ function joinChat(room) {
       if (msg && typeof msg.text === 'string') addMessage(String(msg.name || 'Someone'), msg.text, false);
     });
   });
-}
-
-function setMembers(n) {
-  $('memberCount').textContent = `${n} here`;
 }
 
 $('chatForm').addEventListener('submit', (e) => {
@@ -226,6 +221,7 @@ function removeTile(id) {
 
 function layout() {
   $('tiles').dataset.count = String(Math.min(state.tiles.size, MAX_PEOPLE));
+  $('memberCount').textContent = `${state.tiles.size} in call`;
 }
 
 // ---- controls ---------------------------------------------------------
