@@ -250,3 +250,10 @@ func (w *wsConn) goAway() {
 		_ = c.Close(websocket.StatusGoingAway, "server shutting down")
 	}
 }
+
+// Len returns the number of connected PeerJS clients.
+func (s *Server) Len() int {
+	s.realm.mu.Lock()
+	defer s.realm.mu.Unlock()
+	return s.realm.connected
+}

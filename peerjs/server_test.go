@@ -126,6 +126,9 @@ func TestWebSocket(t *testing.T) {
 	b := dialPeer(t, hs, "key=peerjs&id=bob&token=tb")
 	b.expect(`{"type":"OPEN"}`)
 
+	if n := srv.Len(); n != 2 {
+		t.Fatalf("Len = %d", n)
+	}
 	_, _, body := get(t, hs.URL+"/peerjs/peerjs/peers")
 	var ids []string
 	if err := json.Unmarshal([]byte(body), &ids); err != nil || len(ids) != 2 {
