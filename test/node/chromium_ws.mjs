@@ -9,6 +9,10 @@
 // so the WebSocket carries that page's Origin (same-origin checks see a real
 // browser request); otherwise it runs from about:blank. Further URL/PAGE_URL
 // pairs are run in turn in the same browser (one launch, several servers).
+// A URL written as !URL must instead be refused at the handshake (e.g. a
+// cross-origin page): the socket must close with 1006 without opening.
+// The echo cases ask for subprotocols ["x-unknown", "switchboard.v1"] and
+// require the server to pick "switchboard.v1".
 // Prints one "ok <case>" line per case and
 // exits 0, or prints "FAIL ..." and exits 1.
 import { chromium } from 'playwright-core';
@@ -18,7 +22,9 @@ import path from 'node:path';
 
 const targets = [];
 for (let i = 2; i < process.argv.length; i += 2) {
-  targets.push({ url: process.argv[i], pageURL: process.argv[i + 1] });
+  const arg = process.argv[i];
+  const reject = arg.startsWith('!');
+  targets.push({ url: reject ? arg.slice(1) : arg, pageURL: process.argv[i + 1], reject });
 }
 if (targets.length === 0) {
   console.error('usage: node chromium_ws.mjs ws://host:port/path [http://host:port/page]');
@@ -51,6 +57,18 @@ async function cleanup() {
 }
 setTimeout(() => fail('timeout after 120s'), 120_000).unref();
 
+// Runs inside the page: the handshake must fail (no open, close 1006).
+async function expectRefused(url) {
+  const ws = new WebSocket(url);
+  const e = await new Promise((resolve, reject) => {
+    ws.onopen = () => reject(new Error(`${url}: opened, want the handshake refused`));
+    ws.onclose = resolve;
+    setTimeout(() => reject(new Error(`${url}: neither opened nor closed in 20s`)), 20_000);
+  });
+  if (e.code !== 1006) throw new Error(`${url}: closed with ${e.code}, want 1006`);
+  return [`ok refused (${location.origin} -> ${url}, close ${e.code})`];
+}
+
 // Runs inside the page. Returns a list of result lines; throws on failure.
 async function runCases(url) {
   const log = [];
@@ -65,7 +83,7 @@ async function runCases(url) {
     for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
     return true;
   }
-  const ws = new WebSocket(url);
+  const ws = new WebSocket(url, ['x-unknown', 'switchboard.v1']);
   ws.binaryType = 'arraybuffer';
   const queue = [];
   const waiters = [];
@@ -90,6 +108,8 @@ async function runCases(url) {
     else if (closed) resolve(null);
     else waiters.push(resolve);
   });
+  if (ws.protocol !== 'switchboard.v1') throw new Error(`subprotocol "${ws.protocol}", want switchboard.v1`);
+  log.push(`ok subprotocol (${ws.protocol})`);
   if (!ws.extensions.includes('permessage-deflate')) {
     throw new Error(`server did not accept permessage-deflate (extensions "${ws.extensions}")`);
   }
@@ -146,14 +166,14 @@ try {
   const page = context.pages()[0] ?? await context.newPage();
   page.on('console', (m) => console.log(`console: ${m.text()}`));
   console.log(`browser ${context.browser()?.version() ?? await page.evaluate(() => navigator.userAgent)}`);
-  for (const { url, pageURL } of targets) {
+  for (const { url, pageURL, reject } of targets) {
     if (pageURL) {
       const res = await page.goto(pageURL, { timeout: 30_000 });
       if (!res || !res.ok()) throw new Error(`GET ${pageURL}: ${res ? res.status() : 'no response'}`);
       console.log(`page ${pageURL} loaded`);
     }
     console.log(`server ${url}`);
-    const lines = await page.evaluate(runCases, url);
+    const lines = await page.evaluate(reject ? expectRefused : runCases, url);
     for (const l of lines) console.log(l);
   }
 } catch (err) {

@@ -29,14 +29,15 @@ import (
 func TestMain(m *testing.M) { testutil.LeakCheckMain(m) }
 
 // echoConfig is the server configuration under test: compression on, with
-// every message compressed, and room for the 1 MiB-plus messages the scripts
-// send.
+// every message compressed, room for the 1 MiB-plus messages the scripts
+// send, one subprotocol, and the default (same-origin) Origin check.
 func echoConfig() websocket.Config {
 	return websocket.Config{
 		Compression:          true,
 		CompressionThreshold: 1, // compress everything but empty messages
 		MaxMessageSize:       maxMessageSize,
 		WriteBufferLimit:     64 << 20,
+		Subprotocols:         []string{"switchboard.v1"},
 	}
 }
 
@@ -204,8 +205,9 @@ func TestNodeWSClientTLS(t *testing.T) {
 }
 
 // TestChromiumWebSocket: Chromium's WebSocket from a page served by our
-// server (same origin), with permessage-deflate negotiated, against both
-// server entry points in one browser launch.
+// server (same origin), with permessage-deflate and a subprotocol
+// negotiated, against both server entry points in one browser launch; and
+// from a page of another origin, which the default Origin check must refuse.
 func TestChromiumWebSocket(t *testing.T) {
 	chromium := testutil.Chromium(t)
 	testutil.Node(t)
@@ -214,14 +216,24 @@ func TestChromiumWebSocket(t *testing.T) {
 	// Chromium's own temporary files go where the test cleans up, even when
 	// a failing run kills the browser.
 	t.Setenv("TMPDIR", t.TempDir())
-	var args []string
+	var args, addrs []string
 	for _, s := range servers {
 		addr := s.start(t)
+		addrs = append(addrs, addr)
 		args = append(args, "ws://"+addr+"/echo", "http://"+addr+"/")
+	}
+	// Another origin: the same page served from a different port.
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		fmt.Fprint(w, echoPage)
+	}))
+	t.Cleanup(other.Close)
+	for _, addr := range addrs {
+		args = append(args, "!ws://"+addr+"/echo", other.URL+"/")
 	}
 	out := testutil.RunNode(t, 180*time.Second, "chromium_ws.mjs", args...)
 	checkPassed(t, "chromium_ws", out)
-	for _, want := range []string{"ok deflate-negotiated (", "ok large-binary (", "ok large-text-compressible (", "ok close-1000"} {
+	for _, want := range []string{"ok subprotocol (switchboard.v1)", "ok deflate-negotiated (", "ok large-binary (", "ok large-text-compressible (", "ok close-1000", "ok refused ("} {
 		if n := strings.Count(out, want); n != len(servers) {
 			t.Errorf("chromium_ws output has %q %d times, want %d (once per server)", want, n, len(servers))
 		}
