@@ -29,7 +29,6 @@ const (
 	DefaultUpgradeTimeout  = 10 * time.Second
 	DefaultMaxPayload      = 1_000_000
 	DefaultWriteQueueLimit = 4 << 20
-	DefaultMaxPackets      = 1024
 )
 
 // Config configures a Server. The zero value of every field means the
@@ -56,8 +55,6 @@ type Config struct {
 	// "maxPayload". Larger input closes the session (413 for a POST).
 	// Default 1,000,000.
 	MaxPayload int
-	// MaxPackets bounds the packets of one polling POST. Default 1024.
-	MaxPackets int
 	// WriteQueueLimit bounds, in bytes, the packets a session holds for a
 	// client that has not collected them (polling, or during an upgrade).
 	// Beyond it the session is closed with ErrSlowConsumer. On an
@@ -139,7 +136,6 @@ func (c Config) withDefaults() (Config, error) {
 		def  int
 	}{
 		{"MaxPayload", &c.MaxPayload, DefaultMaxPayload},
-		{"MaxPackets", &c.MaxPackets, DefaultMaxPackets},
 		{"WriteQueueLimit", &c.WriteQueueLimit, DefaultWriteQueueLimit},
 	} {
 		switch {

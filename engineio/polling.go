@@ -27,7 +27,7 @@ var (
 // answered at once with the open packet (and whatever the Handler sent from
 // OnOpen).
 func (srv *Server) handshakePolling(w http.ResponseWriter, r *http.Request) {
-	s := srv.newSocket(r, Polling)
+	s := srv.newSocket(handshakeRequest(r), Polling)
 	if s == nil {
 		writeRequestError(w, reqErr(CodeBadRequest, "server shutting down"))
 		return
@@ -146,7 +146,7 @@ func (s *Socket) serveData(w http.ResponseWriter, r *http.Request) {
 		s.tooLarge(w)
 		return
 	}
-	pkts, err := packet.DecodePayload(nil, body, cfg.MaxPackets)
+	pkts, err := packet.DecodePayload(nil, body, 0) // MaxPayload bounds the count
 	if err != nil {
 		s.closeWith(ReasonParseError, err, false)
 		writeRequestError(w, reqErr(CodeBadRequest, err.Error()))

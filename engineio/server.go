@@ -138,12 +138,18 @@ func (srv *Server) verify(r *http.Request, q url.Values) (*Socket, *RequestError
 	return nil, nil
 }
 
-// newSocket creates and registers a session for the handshake request r.
-// It returns nil when the server is shutting down.
-func (srv *Server) newSocket(r *http.Request, t Transport) *Socket {
+// handshakeRequest copies what a session keeps of its handshake request.
+func handshakeRequest(r *http.Request) *http.Request {
 	req := r.Clone(context.Background())
 	req.Body = http.NoBody
 	req.GetBody = nil
+	return req
+}
+
+// newSocket creates and registers a session for the handshake request req
+// (a handshakeRequest copy). It returns nil when the server is shutting
+// down.
+func (srv *Server) newSocket(req *http.Request, t Transport) *Socket {
 	s := &Socket{srv: srv, id: newID(), req: req, transport: t}
 	srv.mu.Lock()
 	defer srv.mu.Unlock()

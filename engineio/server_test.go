@@ -22,7 +22,7 @@ func TestConfigDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	if cfg.PingInterval != 25*time.Second || cfg.PingTimeout != 20*time.Second || cfg.UpgradeTimeout != 10*time.Second ||
-		cfg.MaxPayload != 1e6 || cfg.WriteQueueLimit != 4<<20 || cfg.MaxPackets != 1024 || cfg.Logger == nil ||
+		cfg.MaxPayload != 1e6 || cfg.WriteQueueLimit != 4<<20 || cfg.Logger == nil ||
 		len(cfg.Transports) != 2 {
 		t.Fatalf("defaults: %+v", cfg)
 	}
@@ -451,7 +451,7 @@ func TestCloseFromOnMessage(t *testing.T) {
 		defer cancel()
 		_ = srv.Shutdown(ctx) // the closed session waits for a poll that never comes
 	}()
-	s := srv.newSocket(httptestRequest(), Polling)
+	s := srv.newSocket(handshakeRequest(httptestRequest()), Polling)
 	s.onPacket(packetMessage("a"))
 	s.onPacket(packetMessage("b")) // after close: dropped
 	mu.Lock()

@@ -59,7 +59,8 @@ type wsTransport struct {
 	srv  *Server
 	s    *Socket // nil until OnOpen for a handshake
 	conn *websocket.Conn
-	// probe: the connection asks to upgrade the session s from polling.
+	// probe: the connection is upgrading s from polling; it turns false
+	// when the upgrade completes. Only t's handlers (one goroutine) use it.
 	probe bool
 	req   *http.Request // the handshake request, until OnOpen
 }
@@ -67,7 +68,7 @@ type wsTransport struct {
 // handshakeWebSocket opens a WebSocket-only session; the open packet is the
 // first frame (section "Handshake"), with no upgrades.
 func (srv *Server) handshakeWebSocket(w http.ResponseWriter, r *http.Request) {
-	t := &wsTransport{srv: srv, req: r}
+	t := &wsTransport{srv: srv, req: handshakeRequest(r)}
 	if _, err := srv.ws.ws.Upgrade(w, r, t); err != nil {
 		srv.log.Debug("engineio: websocket handshake failed", "err", err, "remote", r.RemoteAddr)
 	}
@@ -126,7 +127,7 @@ func (t *wsTransport) OnMessage(c *websocket.Conn, typ websocket.MessageType, da
 	} else {
 		var err error
 		if p, err = packet.DecodeText(data); err != nil {
-			if t.probe && s.isProbe(t) {
+			if t.probe {
 				s.probeFailed(t)
 				return
 			}
@@ -134,12 +135,11 @@ func (t *wsTransport) OnMessage(c *websocket.Conn, typ websocket.MessageType, da
 			return
 		}
 	}
-	if t.probe && s.isProbe(t) {
+	if t.probe {
+		// Still a probe: t.probe turns false (on this goroutine) when the
+		// upgrade completes.
 		s.onProbePacket(t, p)
 		return
-	}
-	if !s.isCurrent(t) {
-		return // a probe that failed or was refused; it is closing
 	}
 	s.onPacket(p)
 }
@@ -213,18 +213,6 @@ func (s *Socket) attachProbe(t *wsTransport) {
 	})
 }
 
-func (s *Socket) isProbe(t *wsTransport) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.probe == t
-}
-
-func (s *Socket) isCurrent(t *wsTransport) bool {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.ws == t
-}
-
 // probeFailed abandons the upgrade through t, if t is still the probe, and
 // closes t. The session stays on polling.
 func (s *Socket) probeFailed(t *wsTransport) {
@@ -265,6 +253,7 @@ func (s *Socket) onProbePacket(t *wsTransport, p packet.Packet) {
 		}
 		s.mu.Unlock()
 	case p.Type == packet.Upgrade && s.state == stOpen:
+		t.probe = false // t's handlers run on this goroutine only
 		s.dropProbeLocked()
 		if s.poll != nil {
 			s.answerPollLocked(append([]byte(nil), s.srv.noop.wire...))
