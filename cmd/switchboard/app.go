@@ -115,6 +115,7 @@ func (a *app) routes() {
 	m.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		_, _ = w.Write([]byte("ready\n"))
 	})
+	m.Handle("GET /metrics", a.metricsHandler())
 	m.Handle("/socket.io/", a.eio)
 	m.Handle("/api/publish", sioservice.PublishHandler(a.sio.Of("/"), a.cfg.apiKey, a.log))
 	m.Handle("/signal", a.sig)

@@ -1,0 +1,183 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/switchboard/switchboard/internal/leakcheck"
+	"github.com/switchboard/switchboard/websocket"
+)
+
+func TestMain(m *testing.M) { os.Exit(leakcheck.Run(m)) }
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// TestBinaryEndToEnd builds switchboard, runs it on loopback ports and
+// checks each endpoint of the contract, then SIGTERM: WebSocket clients get
+// 1001 and the process exits 0.
+func TestBinaryEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := filepath.Join(t.TempDir(), "switchboard")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	httpAddr, turnAddr := freeAddr(t), freeAddr(t)
+	cmd := exec.Command(bin, "--echo", "--api-key", "k")
+	cmd.Env = append(os.Environ(), "SWITCHBOARD_LISTEN="+httpAddr, "SWITCHBOARD_TURN_LISTEN="+turnAddr, "SWITCHBOARD_TURN_SECRET=s", "SWITCHBOARD_LOG_FORMAT=json")
+	stderr, _ := cmd.StderrPipe()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	logs := make(chan string, 1)
+	go func() {
+		b, _ := io.ReadAll(stderr)
+		logs <- string(b)
+	}()
+	exited := false
+	t.Cleanup(func() {
+		if !exited {
+			_ = cmd.Process.Kill()
+			_ = cmd.Wait()
+		}
+	})
+	base := "http://" + httpAddr
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		resp, err := http.Get(base + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("server did not come up: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+
+	get := func(path string) (int, string) {
+		resp, err := http.Get(base + path)
+		if err != nil {
+			t.Fatalf("GET %s: %v", path, err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, body := get("/readyz"); code != 200 {
+		t.Errorf("/readyz: %d %q", code, body)
+	}
+	if code, body := get("/metrics"); code != 200 || !strings.Contains(body, "switchboard_websocket_connections") {
+		t.Errorf("/metrics: %d", code)
+	}
+	if code, body := get("/socket.io/?EIO=4&transport=polling"); code != 200 || !strings.HasPrefix(body, `0{"sid":`) {
+		t.Errorf("engine.io handshake: %d %q", code, body)
+	}
+	if code, _ := get("/peerjs/peerjs/id"); code != 200 {
+		t.Errorf("/peerjs id: %d", code)
+	}
+	req, _ := http.NewRequest("POST", base+"/api/publish", strings.NewReader(`{"room":"r","event":"e","data":1}`))
+	req.Header.Set("Authorization", "Bearer wrong")
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 401 {
+		t.Errorf("/api/publish with a bad key: %v %v", resp, err)
+	} else {
+		resp.Body.Close()
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	// /signal: join answers with joined and iceServers carrying TURN credentials.
+	sig, _, err := websocket.Dial(ctx, "ws://"+httpAddr+"/signal", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sig.Write(ctx, websocket.TextMessage, []byte(`{"type":"join","room":"r1","name":"ann"}`)); err != nil {
+		t.Fatal(err)
+	}
+	_, joined, err := sig.Read(ctx)
+	if err != nil || !strings.Contains(string(joined), `"type":"joined"`) || !strings.Contains(string(joined), "turn:") {
+		t.Fatalf("signal join: %s %v", joined, err)
+	}
+	// /echo.
+	echo, _, err := websocket.Dial(ctx, "ws://"+httpAddr+"/echo", &websocket.DialOptions{Compression: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg := strings.Repeat("switchboard ", 1000)
+	if err := echo.Write(ctx, websocket.TextMessage, []byte(msg)); err != nil {
+		t.Fatal(err)
+	}
+	if _, got, err := echo.Read(ctx); err != nil || string(got) != msg {
+		t.Fatalf("echo: %v", err)
+	}
+	// STUN Binding over TCP to the TURN listener (RFC 8489 §6.2.2 framing).
+	if err := stunBindingTCP(turnAddr); err != nil {
+		t.Errorf("STUN over TCP: %v", err)
+	}
+
+	// SIGTERM: clients get 1001, the process exits 0.
+	start := time.Now()
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []*websocket.ClientConn{echo, sig} {
+		_, _, err := c.Read(ctx)
+		if websocket.CloseStatus(err) != 1001 {
+			t.Errorf("client got %v, want close 1001", err)
+		}
+		_ = c.CloseNow()
+	}
+	err = cmd.Wait()
+	exited = true
+	if err != nil {
+		t.Fatalf("exit: %v\n%s", err, <-logs)
+	}
+	if d := time.Since(start); d > 10*time.Second {
+		t.Errorf("shutdown took %v", d)
+	}
+	if l := <-logs; !strings.Contains(l, `"msg":"stopped"`) {
+		t.Errorf("no stopped log line:\n%s", l)
+	}
+}
+
+// stunBindingTCP sends a Binding request and checks for a success response.
+func stunBindingTCP(addr string) error {
+	nc, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	_ = nc.SetDeadline(time.Now().Add(5 * time.Second))
+	req := []byte{0x00, 0x01, 0x00, 0x00, 0x21, 0x12, 0xa4, 0x42, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}
+	if _, err := nc.Write(req); err != nil {
+		return err
+	}
+	var hdr [20]byte
+	if _, err := io.ReadFull(bufio.NewReader(nc), hdr[:]); err != nil {
+		return err
+	}
+	if hdr[0] != 0x01 || hdr[1] != 0x01 || string(hdr[8:20]) != string(req[8:20]) {
+		return fmt.Errorf("response header %x", hdr)
+	}
+	return nil
+}
