@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"net"
 	"strings"
@@ -149,6 +150,22 @@ func TestGoClientNodeServer(t *testing.T) {
 			}
 			echo("after-ping", websocket.TextMessage, []byte("still here"))
 
+			// The server pings us: Read must answer with a pong carrying the
+			// same payload (the server reports it back).
+			if err := cc.Write(ctx, websocket.TextMessage, []byte("cmd:ping")); err != nil {
+				t.Fatal(err)
+			}
+			if _, got, err := cc.Read(ctx); err != nil || string(got) != "pong:ping-payload" {
+				t.Fatalf("server ping: got %q, %v; want the server to see our pong", got, err)
+			}
+			// A fragmented message from the server, a ping interleaved.
+			if err := cc.Write(ctx, websocket.TextMessage, []byte("cmd:fragments")); err != nil {
+				t.Fatal(err)
+			}
+			if typ, got, err := cc.Read(ctx); err != nil || typ != websocket.TextMessage || string(got) != "fragmented ✓ message" {
+				t.Fatalf("fragmented message: got %v %q, %v", typ, got, err)
+			}
+
 			if err := cc.Close(websocket.StatusNormalClosure, "bye"); err != nil {
 				t.Fatalf("Close: %v", err)
 			}
@@ -159,6 +176,41 @@ func TestGoClientNodeServer(t *testing.T) {
 					t.Fatalf("ws server did not report close 1000 for connection %d:\n%s", i+1, server.Output())
 				}
 				time.Sleep(20 * time.Millisecond)
+			}
+		})
+	}
+}
+
+// TestGoClientServerCloses: npm ws's server closes with an application code;
+// our client's Read must report that code and reason, and keep reporting the
+// end of the connection afterwards.
+func TestGoClientServerCloses(t *testing.T) {
+	url, _ := startNodeWSServer(t)
+	for _, compress := range []bool{false, true} {
+		t.Run(fmt.Sprintf("compression=%v", compress), func(t *testing.T) {
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			cc, _, err := websocket.Dial(ctx, url, &websocket.DialOptions{Compression: compress})
+			if err != nil {
+				t.Fatalf("Dial: %v", err)
+			}
+			defer cc.CloseNow()
+			if err := cc.Write(ctx, websocket.TextMessage, []byte("cmd:close:4000:bye now")); err != nil {
+				t.Fatal(err)
+			}
+			_, _, err = cc.Read(ctx)
+			var ce *websocket.CloseError
+			if !errors.As(err, &ce) || ce.Code != 4000 || ce.Reason != "bye now" || ce.Local {
+				t.Fatalf("Read = %v (%#v), want the peer's CloseError 4000 %q", err, ce, "bye now")
+			}
+			if got := websocket.CloseStatus(err); got != 4000 {
+				t.Fatalf("CloseStatus = %d, want 4000", got)
+			}
+			if _, _, err := cc.Read(ctx); err == nil {
+				t.Fatal("Read after the close returned no error")
+			}
+			if err := cc.Write(ctx, websocket.TextMessage, []byte("late")); err == nil {
+				t.Fatal("Write after the close returned no error")
 			}
 		})
 	}
