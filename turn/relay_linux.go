@@ -30,15 +30,52 @@ type relaySocket struct {
 
 // relayPool opens relay sockets and spreads them over the relay loops.
 type relayPool struct {
-	s     *Server
-	loops []*relayLoop
-	next  atomic.Uint32
-	wg    sync.WaitGroup
-	mu    sync.Mutex
-	state int // 0 not started, 1 running, 2 stopped
+	s       *Server
+	loops   []*relayLoop
+	next    atomic.Uint32
+	wg      sync.WaitGroup
+	mu      sync.Mutex
+	state   int // 0 not started, 1 running, 2 stopped
+	stopped chan struct{}
+	// clients are the client-facing sockets of ServeUDP, indexed by their
+	// token's low bits; the slice is replaced, never modified, so loops
+	// read it without a lock.
+	clients atomic.Pointer[[]*clientSocket]
 }
 
-func newRelayPool(s *Server) *relayPool { return &relayPool{s: s} }
+// clientSocket is one ServeUDP socket, read by one loop.
+type clientSocket struct {
+	fd int
+	g  *udpGroup
+}
+
+// Tokens with this bit set name client sockets; the others allocations.
+const clientToken = uint64(1) << 62
+
+func newRelayPool(s *Server) *relayPool { return &relayPool{s: s, stopped: make(chan struct{})} }
+
+// addGroup hands a group's sockets to the loops, one loop per socket in
+// turn. The loops close them when they stop.
+func (p *relayPool) addGroup(g *udpGroup) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.state != 1 {
+		return ErrServerClosed
+	}
+	var cur []*clientSocket
+	if old := p.clients.Load(); old != nil {
+		cur = *old
+	}
+	next := append([]*clientSocket(nil), cur...)
+	for i, fd := range g.fds {
+		next = append(next, &clientSocket{fd: fd, g: g})
+		if err := p.loops[i%len(p.loops)].p.Add(fd, clientToken|uint64(len(next)-1)); err != nil {
+			return err
+		}
+	}
+	p.clients.Store(&next)
+	return nil
+}
 
 // Relay loop buffer layout: each slot has headroom in front of the payload
 // so that a ChannelData header (4 bytes) or a Data indication's header and
@@ -68,9 +105,11 @@ func (p *relayPool) start() error {
 		l := &relayLoop{s: p.s, idx: i, p: poller,
 			in:  udpio.NewBatch(relaySlots, relayMaxData+4, relayHeadroom),
 			out: udpio.NewBatch(relaySlots, 0, 0),
+			cin: udpio.NewBatch(udpSlots, udpMaxRead, 0),
 			rng: rand.NewPCG(rand.Uint64(), rand.Uint64()),
 		}
 		l.onEventFn = l.onEvent
+		l.replyFn = l.reply
 		p.loops = append(p.loops, l)
 	}
 	p.state = 1
@@ -84,6 +123,9 @@ func (p *relayPool) start() error {
 func (p *relayPool) stop() {
 	p.mu.Lock()
 	if p.state != 1 {
+		if p.state == 0 {
+			close(p.stopped)
+		}
 		p.state = 2
 		p.mu.Unlock()
 		return
@@ -98,6 +140,12 @@ func (p *relayPool) stop() {
 	for _, l := range p.loops {
 		l.p.Close()
 	}
+	if cs := p.clients.Load(); cs != nil {
+		for _, c := range *cs {
+			udpio.Close(c.fd)
+		}
+	}
+	close(p.stopped)
 }
 
 // open binds a relay socket on ip at a port from the configured range,
@@ -178,7 +226,14 @@ type relayLoop struct {
 	idx       int
 	p         *udpio.Poller
 	in, out   *udpio.Batch
+	cin       *udpio.Batch // client datagrams
 	nin, nout int
+	req, resp stun.Message
+	dst       relayDest
+	sa        udpio.Sockaddr
+	replyFd   int
+	replyV6   bool
+	replyFn   func([]byte, netip.AddrPort)
 	outFd     int
 	outV6     bool
 	rng       *rand.PCG
@@ -217,6 +272,10 @@ func (l *relayLoop) run(wg *sync.WaitGroup) {
 
 func (l *relayLoop) onEvent(tok uint64) {
 	if tok == udpio.WakeToken {
+		return
+	}
+	if tok&clientToken != 0 {
+		l.readClient((*l.s.relays.clients.Load())[tok&^clientToken])
 		return
 	}
 	a := l.s.table.getID(tok)
@@ -276,6 +335,31 @@ func (l *relayLoop) drain(a *allocation) {
 	}
 }
 
+// readClient handles what a client-facing socket holds, a few batches at
+// most per round for fairness.
+func (l *relayLoop) readClient(c *clientSocket) {
+	l.replyFd, l.replyV6 = c.fd, c.g.v6
+	for round := 0; round < 4; round++ {
+		n, err := l.cin.Recv(c.fd)
+		if err != nil {
+			return // EAGAIN, or an ICMP error about an earlier datagram
+		}
+		for i := 0; i < n; i++ {
+			if l.cin.N[i] >= 0 {
+				l.s.udpPacket(c.g, l.cin.Bufs[i][:l.cin.N[i]], l.cin.Addrs[i], &l.req, &l.resp, &l.dst, l.replyFn)
+			}
+		}
+		if n < l.cin.Len() {
+			return
+		}
+	}
+}
+
+func (l *relayLoop) reply(b []byte, to netip.AddrPort) {
+	l.sa.Set(to, l.replyV6)
+	udpio.SendTo(l.replyFd, b, &l.sa)
+}
+
 // frame lays the header for slot i's payload into the slot's headroom and
 // returns the message: ChannelData when the peer has a channel
 // (RFC 8656 §12.4), a Data indication otherwise (RFC 8656 §11.4).
@@ -319,11 +403,11 @@ func (l *relayLoop) frame(i, size int, num uint16, peer netip.AddrPort, stream b
 // is sent from this loop's share of the client's listener sockets: they
 // are all bound to the address the client talks to.
 func (l *relayLoop) queue(u *udpSink, pkt []byte) {
-	fd := u.l.group.fd(l.idx)
+	fd := u.g.fd(l.idx)
 	if l.nout > 0 && fd != l.outFd {
 		l.flushOut()
 	}
-	l.outFd, l.outV6 = fd, u.l.v6
+	l.outFd, l.outV6 = fd, u.g.v6
 	l.out.Pkts[l.nout] = pkt
 	l.out.Addrs[l.nout] = u.addr
 	l.nout++

@@ -33,6 +33,7 @@ type Server struct {
 	listeners map[net.Listener]struct{}
 	packets   map[net.PacketConn]struct{}
 	conns     map[*streamConn]struct{}
+	udpAddrs  []netip.AddrPort
 	wg        sync.WaitGroup // every goroutine but the relay loops
 	done      chan struct{}  // closed when Shutdown starts
 }

@@ -14,6 +14,7 @@ import (
 	"net/netip"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"strings"
 	"syscall"
 	"time"
@@ -45,6 +46,7 @@ func run() error {
 	quota := flag.Int("quota", -1, "allocations per user and per IP (-1: unlimited)")
 	bitrate := flag.Int("bitrate", -1, "bytes/s per allocation (-1: no cap)")
 	verbose := flag.Bool("v", false, "debug logs")
+	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile here until exit")
 	flag.Var(&users, "user", "NAME=PASS (repeatable)")
 	flag.Var(&allow, "allow-peer", "CIDR (repeatable)")
 	flag.Parse()
@@ -85,6 +87,16 @@ func run() error {
 	s, err := turn.New(cfg)
 	if err != nil {
 		return err
+	}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		if err := pprof.StartCPUProfile(f); err != nil {
+			return err
+		}
+		defer pprof.StopCPUProfile()
 	}
 	errc := make(chan error, 3)
 	go func() { errc <- s.ServeUDP(*listen) }()
