@@ -118,8 +118,15 @@ func (a *MemoryAdapter) RoomSize(room string) int {
 
 // Sockets implements Adapter.
 func (a *MemoryAdapter) Sockets(opts BroadcastOptions) []string {
+	var out []string
 	a.mu.RLock()
 	defer a.mu.RUnlock()
+	a.eachLocked(opts, func(sid string) { out = append(out, sid) })
+	return out
+}
+
+// eachLocked calls f once for each socket id matching opts; a.mu is held.
+func (a *MemoryAdapter) eachLocked(opts BroadcastOptions, f func(sid string)) {
 	var except map[string]struct{}
 	if len(opts.Except) > 0 {
 		except = map[string]struct{}{}
@@ -129,37 +136,52 @@ func (a *MemoryAdapter) Sockets(opts BroadcastOptions) []string {
 			}
 		}
 	}
-	var out []string
-	if len(opts.Rooms) == 0 {
+	switch len(opts.Rooms) {
+	case 0:
 		for sid := range a.sids {
 			if _, x := except[sid]; !x {
-				out = append(out, sid)
+				f(sid)
 			}
 		}
-		return out
-	}
-	seen := map[string]struct{}{}
-	for _, r := range opts.Rooms {
-		for sid := range a.rooms[r] {
-			if _, x := except[sid]; x {
-				continue
+	case 1: // the common case needs no de-duplication
+		for sid := range a.rooms[opts.Rooms[0]] {
+			if _, x := except[sid]; !x {
+				f(sid)
 			}
-			if _, dup := seen[sid]; dup {
-				continue
+		}
+	default:
+		seen := map[string]struct{}{}
+		for _, r := range opts.Rooms {
+			for sid := range a.rooms[r] {
+				if _, x := except[sid]; x {
+					continue
+				}
+				if _, dup := seen[sid]; dup {
+					continue
+				}
+				seen[sid] = struct{}{}
+				f(sid)
 			}
-			seen[sid] = struct{}{}
-			out = append(out, sid)
 		}
 	}
-	return out
 }
 
-// apply calls f for each connected local socket matching opts.
+// apply calls f for each connected local socket matching opts. The sockets
+// are collected under the adapter's and the namespace's read locks (in that
+// order) and f runs after both are released.
 func (a *MemoryAdapter) apply(opts BroadcastOptions, f func(*Socket)) {
-	for _, sid := range a.Sockets(opts) {
-		if s, ok := a.nsp.Socket(sid); ok {
-			f(s)
+	a.mu.RLock()
+	a.nsp.mu.RLock()
+	var socks []*Socket
+	a.eachLocked(opts, func(sid string) {
+		if s := a.nsp.sockets[sid]; s != nil {
+			socks = append(socks, s)
 		}
+	})
+	a.nsp.mu.RUnlock()
+	a.mu.RUnlock()
+	for _, s := range socks {
+		f(s)
 	}
 }
 
@@ -206,7 +228,7 @@ func (a *MemoryAdapter) BroadcastWithAck(_ context.Context, p *packet.Packet, op
 func (a *MemoryAdapter) FetchSockets(_ context.Context, opts BroadcastOptions) ([]SocketInfo, error) {
 	var out []SocketInfo
 	a.apply(opts, func(s *Socket) {
-		out = append(out, SocketInfo{ID: s.id, Handshake: s.hs, Rooms: s.Rooms(), Data: s.Data()})
+		out = append(out, SocketInfo{ID: s.id, Handshake: s.Handshake(), Rooms: s.Rooms(), Data: s.Data()})
 	})
 	return out, nil
 }

@@ -72,8 +72,7 @@ func toLower(s string) string {
 	return string(b)
 }
 
-func newHandshake(r *http.Request, auth json.RawMessage) Handshake {
-	now := time.Now()
+func newHandshake(r *http.Request, auth json.RawMessage, now time.Time) Handshake {
 	h := Handshake{Time: now.UTC().Format(time.RFC1123), Issued: now.UnixMilli(), Auth: auth,
 		Headers: http.Header{}, Query: url.Values{}}
 	if r != nil {
@@ -107,7 +106,10 @@ type Socket struct {
 	client *client
 	id     string
 	pid    string // private session id for connection-state recovery
-	hs     Handshake
+	// The handshake is built on demand from the request the Engine.IO
+	// session keeps anyway: an idle socket holds no copy of its headers.
+	auth   json.RawMessage
+	issued time.Time
 
 	ctx    context.Context
 	cancel context.CancelCauseFunc
@@ -126,7 +128,7 @@ type Socket struct {
 
 func newSocket(n *Namespace, c *client, auth json.RawMessage) *Socket {
 	ctx, cancel := context.WithCancelCause(context.Background())
-	return &Socket{nsp: n, client: c, id: newID(), hs: newHandshake(c.req, auth), ctx: ctx, cancel: cancel, acks: map[uint64]func(Args, error){}}
+	return &Socket{nsp: n, client: c, id: newID(), auth: auth, issued: time.Now(), ctx: ctx, cancel: cancel}
 }
 
 func (s *Socket) restore(sess *Session) {
@@ -144,8 +146,9 @@ func (s *Socket) ID() string { return s.id }
 // Namespace returns the socket's namespace.
 func (s *Socket) Namespace() *Namespace { return s.nsp }
 
-// Handshake returns the details of the socket's connection.
-func (s *Socket) Handshake() Handshake { return s.hs }
+// Handshake returns the details of the socket's connection. Each call returns
+// a fresh copy.
+func (s *Socket) Handshake() Handshake { return newHandshake(s.client.req, s.auth, s.issued) }
 
 // ConnID is the id of the Engine.IO session that carries the socket.
 func (s *Socket) ConnID() string { return s.client.conn.ID() }
@@ -305,6 +308,9 @@ func (s *Socket) registerAck(f func(Args, error)) (uint64, bool) {
 		return 0, false
 	}
 	id := s.nsp.newAckID()
+	if s.acks == nil {
+		s.acks = map[uint64]func(Args, error){}
+	}
 	s.acks[id] = f
 	return id, true
 }
@@ -315,6 +321,9 @@ func (s *Socket) registerAckID(id uint64, f func(Args, error)) bool {
 	defer s.mu.Unlock()
 	if s.closing || !s.connected {
 		return false
+	}
+	if s.acks == nil {
+		s.acks = map[uint64]func(Args, error){}
 	}
 	s.acks[id] = f
 	return true
@@ -431,7 +440,7 @@ func (s *Socket) interrupt() {
 	s.mu.Lock()
 	s.closing = true
 	acks := s.acks
-	s.acks = map[uint64]func(Args, error){}
+	s.acks = nil
 	s.mu.Unlock()
 	for _, f := range acks {
 		f(Args{}, ErrDisconnected)
