@@ -48,7 +48,9 @@ type Config struct {
 	MessageRate  float64
 	MessageBurst int
 
-	// WebSocket is the engine to upgrade with. Default: a server of its own.
+	// WebSocket is the engine to upgrade with. Default: a server of its own
+	// that accepts every origin, as the stock server does (PeerJS pages are
+	// often served from another origin; the id's token is the credential).
 	WebSocket *websocket.Server
 	// Logger. Default slog.Default().
 	Logger *slog.Logger

@@ -49,7 +49,11 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.realm = newRealm(&s.cfg)
 	if s.ws == nil {
-		s.ws, err = websocket.NewServer(websocket.Config{MaxMessageSize: max(1<<20, 2*int64(cfg.MaxMessageSize)), Logger: cfg.Logger})
+		s.ws, err = websocket.NewServer(websocket.Config{
+			MaxMessageSize: max(1<<20, 2*int64(cfg.MaxMessageSize)),
+			CheckOrigin:    func(*http.Request) bool { return true },
+			Logger:         cfg.Logger,
+		})
 		if err != nil {
 			return nil, err
 		}

@@ -170,3 +170,19 @@ func TestWebSocket(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestCrossOrigin: PeerJS pages are often served from another origin; the
+// stock server accepts them, so this endpoint does too.
+func TestCrossOrigin(t *testing.T) {
+	_, hs := startServer(t, Config{})
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	cc, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(hs.URL, "http")+"/peerjs/peerjs?key=peerjs&id=x&token=t",
+		&websocket.DialOptions{Header: http.Header{"Origin": {"https://app.example"}}})
+	if err != nil {
+		t.Fatalf("cross-origin dial: %v", err)
+	}
+	p := &wsPeer{t, cc}
+	t.Cleanup(func() { _ = cc.CloseNow() })
+	p.expect(`{"type":"OPEN"}`)
+}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"strings"
 	"time"
 
@@ -56,6 +57,10 @@ type Config struct {
 	// frames over MaxMessageSize are answered with too_large instead of
 	// closing the connection.
 	WebSocket *websocket.Server
+	// CheckOrigin decides which browser origins may connect; used only for
+	// the default WebSocket server. Default: same origin only (the
+	// websocket package's default).
+	CheckOrigin func(r *http.Request) bool
 	// PingInterval: a connection silent this long is pinged, and dropped
 	// (leaving its room) if it stays silent another interval. Used only for
 	// the default WebSocket server. Default 15 s.

@@ -33,6 +33,7 @@ func New(cfg Config) (*Server, error) {
 		s.ws, err = websocket.NewServer(websocket.Config{
 			MaxMessageSize: max(1<<20, 2*int64(cfg.MaxMessageSize)),
 			PingInterval:   cfg.PingInterval,
+			CheckOrigin:    cfg.CheckOrigin,
 			Logger:         cfg.Logger,
 		})
 		if err != nil {

@@ -208,3 +208,23 @@ func TestServerShutdown(t *testing.T) {
 		t.Fatalf("%d sessions left", srv.Hub().Len())
 	}
 }
+
+// TestServerOrigin: same-origin only by default; Config.CheckOrigin widens it.
+func TestServerOrigin(t *testing.T) {
+	other := &websocket.DialOptions{Header: http.Header{"Origin": {"https://elsewhere.example"}}}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, url := startServer(t, Config{})
+	if cc, resp, err := websocket.Dial(ctx, url, other); err == nil {
+		_ = cc.CloseNow()
+		t.Fatal("cross-origin connection accepted by default")
+	} else if resp == nil || resp.StatusCode != http.StatusForbidden {
+		t.Fatalf("cross-origin: %v", err)
+	}
+	_, url = startServer(t, Config{CheckOrigin: func(*http.Request) bool { return true }})
+	cc, _, err := websocket.Dial(ctx, url, other)
+	if err != nil {
+		t.Fatalf("with CheckOrigin: %v", err)
+	}
+	_ = cc.CloseNow()
+}

@@ -31,21 +31,30 @@ wait_listen() { # log file
   echo "server did not start:" >&2; cat "$1" >&2; return 1
 }
 
-# start NAME: starts the server, sets srv (pid) and url.
+# start NAME: starts the server on a fresh port, sets srv (pid), url, proto.
+port=18090
 start() {
-  local port=18090
+  port=$((port + 1))
   case $1 in
     switchboard-signal|switchboard-peerjs)
-      "$out/sigserve" -listen 127.0.0.1:$port >"$out/server.log" 2>&1 &
+      "$out/sigserve" -listen 127.0.0.1:$port >"$out/server-$port.log" 2>&1 &
       srv=$!
       if [[ $1 == switchboard-signal ]]; then url=ws://127.0.0.1:$port/signal; proto=signal
       else url=ws://127.0.0.1:$port/peerjs/peerjs; proto=peerjs; fi ;;
     node-peer)
-      node bench/signaling/peer_server.mjs $port $((PEERS * 2)) >"$out/server.log" 2>&1 &
+      node bench/signaling/peer_server.mjs $port $((PEERS * 2)) >"$out/server-$port.log" 2>&1 &
       srv=$!
       url=ws://127.0.0.1:$port/peerjs; proto=peerjs ;;
   esac
-  wait_listen "$out/server.log"
+  wait_listen "$out/server-$port.log"
+}
+
+stop() {
+  kill "$srv" 2>/dev/null || true
+  for _ in $(seq 100); do kill -0 "$srv" 2>/dev/null || break; sleep 0.1; done
+  kill -9 "$srv" 2>/dev/null || true
+  wait "$srv" 2>/dev/null || true
+  srv=
 }
 
 echo "# $(date -u +%FT%TZ) $(nproc) cores, go $(go env GOVERSION), node $(node --version), peers $PEERS, rate $RATE/s, duration $DURATION"
@@ -55,6 +64,6 @@ for round in $(seq "$ROUNDS"); do
     echo "## round $round: $name"
     "$out/sigload" -proto $proto -url "$url" -peers "$PEERS" -conc "$CONC" -rate "$RATE" -duration "$DURATION" -pid "$srv" -label $name || echo "FAILED: $name"
     echo "server RSS after the run: $(awk '/VmRSS/ {print $2, $3}' /proc/$srv/status)"
-    kill "$srv"; wait "$srv" 2>/dev/null || true; srv=
+    stop
   done
 done
