@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/switchboard/switchboard/signaling/message"
+	"github.com/switchboard/switchboard/turn"
 )
 
 // fakePeer records what the hub sends; it refuses frames beyond limit
@@ -388,6 +389,14 @@ func TestTURNCredentials(t *testing.T) {
 	user, pass := turnCredentials("secret", "alice", time.Unix(1_700_000_000, 0))
 	if user != "1700000000:alice" || pass != "d8soP47RbdIKLDUOpnJPVQyq5Ts=" {
 		t.Fatalf("got %q %q", user, pass)
+	}
+	// The TURN server must accept what signaling hands out. signaling keeps
+	// its own five lines rather than importing the TURN engine, so that
+	// embedding signaling does not pull in a TURN server.
+	now := time.Unix(1_700_000_000, 0)
+	tu, tp := turn.RESTCredentials("s3cret", "PEERID", time.Hour, now)
+	if u, p := turnCredentials("s3cret", "PEERID", now.Add(time.Hour)); u != tu || p != tp {
+		t.Fatalf("signaling made %q/%q, turn.RESTCredentials %q/%q", u, p, tu, tp)
 	}
 }
 
