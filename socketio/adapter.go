@@ -43,8 +43,11 @@ type Adapter interface {
 	DelSockets(ctx context.Context, opts BroadcastOptions, rooms []string) error
 	// DisconnectSockets disconnects the matching sockets of every node.
 	DisconnectSockets(ctx context.Context, opts BroadcastOptions, close bool) error
-	// ServerSideEmit sends an event to the other nodes' namespaces.
-	ServerSideEmit(ctx context.Context, event string, args []any) error
+	// ServerSideEmit sends an event to this namespace on the other nodes,
+	// where Namespace.HandleServerSideEmit delivers it. With withAck it
+	// waits until every other node has answered or ctx ends, and returns
+	// the answers so far (with ctx's error if it ended first).
+	ServerSideEmit(ctx context.Context, event string, args []any, withAck bool) ([]Args, error)
 	// ServerCount is the number of nodes.
 	ServerCount(ctx context.Context) (int, error)
 

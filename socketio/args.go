@@ -16,6 +16,12 @@ type Args struct {
 	atts [][]byte
 }
 
+// NewArgs makes Args from raw JSON arguments and the attachments their
+// placeholders refer to, for adapters that receive events from other nodes.
+func NewArgs(raw []json.RawMessage, attachments [][]byte) Args {
+	return Args{raw: raw, atts: attachments}
+}
+
 // newArgs splits a decoded payload array; skip drops leading elements (the
 // event name).
 func newArgs(p *packet.Packet, skip int) (Args, error) {

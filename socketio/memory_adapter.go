@@ -258,7 +258,9 @@ func (a *MemoryAdapter) DisconnectSockets(_ context.Context, opts BroadcastOptio
 }
 
 // ServerSideEmit implements Adapter: a single node has no one to tell.
-func (a *MemoryAdapter) ServerSideEmit(context.Context, string, []any) error { return nil }
+func (a *MemoryAdapter) ServerSideEmit(context.Context, string, []any, bool) ([]Args, error) {
+	return nil, nil
+}
 
 // ServerCount implements Adapter.
 func (a *MemoryAdapter) ServerCount(context.Context) (int, error) { return 1, nil }

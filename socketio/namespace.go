@@ -143,8 +143,9 @@ type Namespace struct {
 
 	ackIDs atomic.Uint64 // ack ids, shared by the namespace's sockets so one broadcast packet can carry one id
 
-	mu      sync.RWMutex
-	sockets map[string]*Socket
+	mu         sync.RWMutex
+	sockets    map[string]*Socket
+	serverSide ServerSideHandler
 }
 
 func (n *Namespace) newAckID() uint64 { return n.ackIDs.Add(1) - 1 }
@@ -328,10 +329,43 @@ func (n *Namespace) DisconnectSockets(close bool) error {
 	return BroadcastOperator{nsp: n}.DisconnectSockets(close)
 }
 
-// ServerSideEmit sends an event to the other nodes of the cluster (nothing
-// with the in-memory adapter).
+// ServerSideEmit sends an event to this namespace on the other nodes of the
+// cluster (nobody, with the in-memory adapter); their OnServerSideEmit
+// handlers receive it.
 func (n *Namespace) ServerSideEmit(ctx context.Context, event string, args ...any) error {
-	return n.adapter.ServerSideEmit(ctx, event, args)
+	_, err := n.adapter.ServerSideEmit(ctx, event, args, false)
+	return err
+}
+
+// ServerSideEmitWithAck is ServerSideEmit collecting one answer per other
+// node, until every node answered or ctx ends.
+func (n *Namespace) ServerSideEmitWithAck(ctx context.Context, event string, args ...any) ([]Args, error) {
+	return n.adapter.ServerSideEmit(ctx, event, args, true)
+}
+
+// ServerSideHandler handles an event another node sent with ServerSideEmit;
+// its result answers ServerSideEmitWithAck.
+type ServerSideHandler func(ctx context.Context, event string, args Args) (ack any, err error)
+
+// OnServerSideEmit sets the handler of events from other nodes.
+func (n *Namespace) OnServerSideEmit(h ServerSideHandler) {
+	n.mu.Lock()
+	n.serverSide = h
+	n.mu.Unlock()
+}
+
+// HandleServerSideEmit is called by cluster adapters with an event from
+// another node. It returns the handler's answer as ACK arguments (nil when no
+// handler is set).
+func (n *Namespace) HandleServerSideEmit(ctx context.Context, event string, args Args) ([]any, error) {
+	n.mu.RLock()
+	h := n.serverSide
+	n.mu.RUnlock()
+	if h == nil {
+		return nil, nil
+	}
+	ack, err := h(ctx, event, args)
+	return ackValues(ack, err), nil
 }
 
 // ParentNamespace creates child namespaces on demand (socket.io's dynamic

@@ -349,3 +349,27 @@ func TestNoAck(t *testing.T) {
 	p.send(`22["empty"]`)
 	p.expect(`32[]`)
 }
+
+func TestServerSideEmitSingleNode(t *testing.T) {
+	srv := newServer(t, Config{})
+	nsp := srv.Of("/")
+	if err := nsp.ServerSideEmit(context.Background(), "hello", 1); err != nil {
+		t.Fatal(err)
+	}
+	replies, err := nsp.ServerSideEmitWithAck(context.Background(), "hello")
+	if err != nil || len(replies) != 0 {
+		t.Fatalf("single node: %v %v", replies, err)
+	}
+	nsp.OnServerSideEmit(func(ctx context.Context, event string, args Args) (any, error) {
+		var n int
+		args.Decode(0, &n)
+		return Multi{event, n + 1}, nil
+	})
+	out, err := nsp.HandleServerSideEmit(context.Background(), "inc", NewArgs([]json.RawMessage{json.RawMessage("41")}, nil))
+	if err != nil || len(out) != 2 || out[0] != "inc" || out[1] != 42 {
+		t.Fatalf("handler answer %v %v", out, err)
+	}
+	if n, _ := nsp.Adapter().ServerCount(context.Background()); n != 1 {
+		t.Fatalf("ServerCount %d", n)
+	}
+}
