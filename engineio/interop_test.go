@@ -24,7 +24,8 @@ func TestEngineIOClient(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg := quietConfig()
-	cfg.PingInterval, cfg.PingTimeout = 100*time.Millisecond, 500*time.Millisecond
+	// Several heartbeats during the run; a timeout generous for a loaded machine.
+	cfg.PingInterval, cfg.PingTimeout = 150*time.Millisecond, 3*time.Second
 	h := newHarness(t, cfg, true)
 	base := strings.TrimSuffix(h.url, "/engine.io/")
 	for _, mode := range []string{"polling", "websocket", "upgrade"} {
