@@ -526,7 +526,7 @@ func TestServeEventLoop(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := suiteConfig()
+	cfg := suiteQuietConfig()
 	cfg.WebSocket = ws
 	rec := newRecorder(true)
 	cfg.Handler = rec
