@@ -298,16 +298,16 @@ func (cc *ClientConn) Read(ctx context.Context) (MessageType, []byte, error) {
 			if ferr := cc.c.feed(cc.buf[:n]); ferr != nil {
 				cc.c.fail(ferr)
 			}
-			if cc.c.Buffered() > 0 || cc.c.st&stWriteClose != 0 {
+			if cc.c.Buffered() > 0 || cc.c.state()&stWriteClose != 0 {
 				_ = cc.flush(context.Background())
 			}
 		}
 		if err != nil {
-			if ctx.Err() != nil && cc.c.st&stClosed == 0 {
+			if ctx.Err() != nil && cc.c.state()&stClosed == 0 {
 				return 0, nil, ctx.Err()
 			}
 			var ne net.Error
-			if errors.As(err, &ne) && ne.Timeout() && cc.c.st&stClosed == 0 {
+			if errors.As(err, &ne) && ne.Timeout() && cc.c.state()&stClosed == 0 {
 				return 0, nil, err
 			}
 			_ = cc.c.nc.Close()

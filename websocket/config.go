@@ -43,8 +43,8 @@ type Config struct {
 	// Default 3 s.
 	CloseTimeout time.Duration
 	// PingInterval: when set, the server pings a connection that has been
-	// silent this long, and drops it if it stays silent for another
-	// interval. Default 0 (off).
+	// silent this long, and drops it if nothing arrives within another
+	// interval after the Ping. Default 0 (off).
 	PingInterval time.Duration
 
 	// Loops is the number of event loops on Linux. Default GOMAXPROCS.

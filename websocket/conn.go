@@ -64,11 +64,12 @@ type Conn struct {
 	loop    *loop
 	phase   uint8    // phaseHTTP, phaseHandshake, phaseWS
 	wantOut bool     // EPOLLOUT armed after a short write
+	gone    bool     // torn down or handed off (the loop's own view; c.st is for everyone else)
 	hs      *hsState // request bytes while in phaseHTTP/phaseHandshake
 
 	// Keepalive (Config.PingInterval), owned by the reading goroutine.
 	lastRead int64 // unix nanoseconds of the last read, per loop batch
-	pinged   bool  // a keepalive Ping is outstanding
+	pingAt   int64 // when the outstanding keepalive Ping was sent, 0 if none
 
 	mu       sync.Mutex
 	st       uint16
@@ -102,6 +103,13 @@ func (c *Conn) Value() any {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	return c.value
+}
+
+// state reads the state bits under the lock.
+func (c *Conn) state() uint16 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.st
 }
 
 // Buffered returns the number of bytes queued and not yet written.

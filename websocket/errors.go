@@ -70,8 +70,8 @@ var (
 	// ErrNotWebSocket is returned by Upgrade for a request that is not a
 	// valid WebSocket handshake; the response has already been written.
 	ErrNotWebSocket = errors.New("websocket: not a websocket handshake")
-	// ErrPingTimeout is reported to OnClose when a peer stayed silent for
-	// twice Config.PingInterval.
+	// ErrPingTimeout is reported to OnClose when a peer stayed silent for a
+	// whole Config.PingInterval after a keepalive Ping.
 	ErrPingTimeout = errPingTimeout
 )
 

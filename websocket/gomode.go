@@ -65,20 +65,20 @@ func (c *Conn) readLoop(pre []byte) error {
 		var n int
 		n, err = c.nc.Read(buf)
 		var ne net.Error
-		if n == 0 && pi > 0 && errors.As(err, &ne) && ne.Timeout() && c.st&stAborted == 0 {
-			if c.pinged {
+		if n == 0 && pi > 0 && errors.As(err, &ne) && ne.Timeout() && c.state()&stAborted == 0 {
+			if c.pingAt != 0 {
 				err = errPingTimeout
 				c.mu.Lock()
 				c.abortLocked(err)
 				c.mu.Unlock()
 				break
 			}
-			c.pinged = true
+			c.pingAt = time.Now().UnixNano()
 			_ = c.Ping(nil)
 			continue
 		}
 		if n > 0 {
-			c.pinged = false
+			c.pingAt = 0
 		}
 		if n > 0 && !c.rd.discard {
 			if ferr := c.feed(buf[:n]); ferr != nil {

@@ -189,7 +189,7 @@ func (l *loop) adoptHTTP(c *Conn, fd int, h http.Handler, cl *chanListener) {
 		c.mu.Lock()
 		c.timer = time.AfterFunc(l.s.cfg.HandshakeTimeout, func() {
 			l.post(func() {
-				if c.phase != phaseWS && c.st&stClosed == 0 {
+				if c.phase != phaseWS && !c.gone {
 					l.teardown(c, errors.New("websocket: handshake timeout"))
 				}
 			})
@@ -228,10 +228,7 @@ func (l *loop) open(c *Conn, pre []byte) {
 	if len(pre) > 0 {
 		l.feed(c, pre)
 	}
-	if c.st&stDirty != 0 {
-		// The 101 (and anything OnOpen wrote) goes out in this batch.
-		return
-	}
+	// The 101 (and anything OnOpen wrote) goes out in this batch.
 	c.mu.Lock()
 	c.scheduleLocked()
 	c.mu.Unlock()
@@ -300,7 +297,7 @@ func (l *loop) run() {
 			if ev&syscall.EPOLLOUT != 0 {
 				l.flush(c)
 			}
-			if ev&(syscall.EPOLLIN|syscall.EPOLLHUP|syscall.EPOLLERR|syscall.EPOLLRDHUP) != 0 && c.st&stClosed == 0 {
+			if ev&(syscall.EPOLLIN|syscall.EPOLLHUP|syscall.EPOLLERR|syscall.EPOLLRDHUP) != 0 && !c.gone {
 				l.read(c)
 			}
 		}
@@ -338,7 +335,7 @@ func (l *loop) runQueue() {
 func (l *loop) read(c *Conn) {
 	n, err := syscall.Read(c.fd, l.buf)
 	if n > 0 {
-		c.lastRead, c.pinged = l.now, false
+		c.lastRead, c.pingAt = l.now, 0
 		switch c.phase {
 		case phaseWS:
 			l.feed(c, l.buf[:n])
@@ -401,7 +398,7 @@ func (l *loop) readRequest(c *Conn, b []byte) {
 
 // handshakeDone applies a handler's outcome on the loop.
 func (l *loop) handshakeDone(c *Conn, lw *loopRW) {
-	if c.st&stClosed != 0 {
+	if c.gone {
 		return
 	}
 	hs := c.hs
@@ -443,6 +440,7 @@ func (l *loop) handoff(c *Conn) {
 	pre := append([]byte(nil), hs.buf...)
 	pool.Put(hs.buf)
 	l.unregister(c)
+	c.gone = true
 	c.mu.Lock()
 	c.st |= stClosed
 	if c.timer != nil {
@@ -520,9 +518,10 @@ func (l *loop) flush(c *Conn) {
 
 // teardown closes c's descriptor and reports the close. Loop goroutine only.
 func (l *loop) teardown(c *Conn, err error) {
-	if c.st&stClosed != 0 {
+	if c.gone {
 		return
 	}
+	c.gone = true
 	l.unregister(c)
 	_ = syscall.Close(c.fd)
 	if c.hs != nil {
@@ -536,22 +535,23 @@ func (l *loop) teardown(c *Conn, err error) {
 	}
 }
 
-// keepalive pings connections silent for PingInterval and drops those
-// silent for twice as long (RFC 6455 §5.5.2: a Pong or any data proves life).
+// keepalive pings connections silent for PingInterval and drops those that
+// stay silent for a whole interval after the Ping (RFC 6455 §5.5.2: a Pong
+// or any data proves life).
 func (l *loop) keepalive() {
 	for _, c := range l.conns {
-		if c == nil || c.phase != phaseWS || c.st&stClosed != 0 || c.cfg.PingInterval <= 0 {
+		if c == nil || c.phase != phaseWS || c.gone || c.cfg.PingInterval <= 0 {
 			continue
 		}
 		pi := int64(c.cfg.PingInterval)
-		idle := l.now - c.lastRead
 		switch {
-		case idle >= 2*pi:
+		case c.pingAt != 0 && l.now-c.pingAt >= pi:
+			// A whole interval since our Ping and nothing heard.
 			c.mu.Lock()
 			c.abortLocked(errPingTimeout)
 			c.mu.Unlock()
-		case idle >= pi && !c.pinged:
-			c.pinged = true
+		case c.pingAt == 0 && l.now-c.lastRead >= pi:
+			c.pingAt = l.now
 			_ = c.Ping(nil)
 		}
 	}
