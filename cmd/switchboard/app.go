@@ -17,6 +17,7 @@ import (
 	"github.com/switchboard/switchboard/signaling"
 	"github.com/switchboard/switchboard/socketio"
 	"github.com/switchboard/switchboard/turn"
+	"github.com/switchboard/switchboard/web"
 	"github.com/switchboard/switchboard/websocket"
 )
 
@@ -115,6 +116,7 @@ func (a *app) routes() {
 	m.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
 		_, _ = w.Write([]byte("ready\n"))
 	})
+	m.Handle("/", web.Handler())
 	m.Handle("GET /metrics", a.metricsHandler())
 	m.Handle("/socket.io/", a.eio)
 	m.Handle("/api/publish", sioservice.PublishHandler(a.sio.Of("/"), a.cfg.apiKey, a.log))

@@ -84,6 +84,9 @@ func TestBinaryEndToEnd(t *testing.T) {
 		b, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode, string(b)
 	}
+	if code, body := get("/"); code != 200 || !strings.Contains(body, "<html") {
+		t.Errorf("demo page: %d", code)
+	}
 	if code, body := get("/readyz"); code != 200 {
 		t.Errorf("/readyz: %d %q", code, body)
 	}
