@@ -59,11 +59,26 @@
 // broadcasts go through the namespace's Adapter (in memory by default; a
 // cluster adapter implements the same interface).
 //
+// # Acknowledgements
+//
+// When the client asks for an ack, the handler's result answers it: nil
+// sends an empty ACK, Multi{a, b} several arguments, Args echoes what was
+// received, an error {"message": err.Error()}, and NoAck nothing at all (the
+// client's own timeout then applies, as with a JavaScript handler that never
+// calls its callback).
+//
 // # Lifecycle
 //
-// New starts nothing. The Engine.IO layer hands each session to Open and
-// feeds it with Conn.Receive and Conn.Closed. Shutdown disconnects every
-// socket with ReasonServerShuttingDown and waits for running handlers.
+// New starts nothing. Serve it through package engineio:
+//
+//	sio, _ := socketio.New(socketio.Config{})
+//	eio, _ := engineio.New(engineio.Config{Handler: sio.EngineHandler()})
+//	mux.Handle("/socket.io/", eio)
+//
+// (any other transport can hand sessions to Open and feed them with
+// Conn.Receive and Conn.Closed). Shutdown disconnects every socket with
+// ReasonServerShuttingDown and waits for running handlers; shut the
+// engineio.Server down after it.
 //
 // Connection-state recovery (Config.Recovery) is off by default. When on,
 // every broadcast event without ack carries an offset as its last argument
