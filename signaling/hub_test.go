@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/switchboard/switchboard/signaling/message"
-	"github.com/switchboard/switchboard/turn"
 )
 
 // fakePeer records what the hub sends; it refuses frames beyond limit
@@ -358,85 +357,6 @@ func TestSlowPeerDoesNotStallRoom(t *testing.T) {
 		t.Fatal(jb["_raw"])
 	}
 	if f := a.next(t); f.str("type") != "peer-joined" {
-		t.Fatal(f["_raw"])
-	}
-}
-
-func TestICEServers(t *testing.T) {
-	h, _ := newHub(t, Config{TURNSecret: "s3cret", TURNTTL: time.Hour})
-	a := connect(t, h)
-	j := a.join(t, "r", "a")
-	id := j.str("id")
-	want := fmt.Sprintf(`"iceServers":[{"urls":["stun:example.test:3478"]},{"urls":["turn:example.test:3478?transport=udp","turn:example.test:3478?transport=tcp"],"username":"1700003600:%s","credential":%q}]`,
-		id, func() string { _, p := turnCredentials("s3cret", id, time.Unix(1_700_003_600, 0)); return p }())
-	got := j.str("_raw")
-	if !strings.HasSuffix(got, want+"}") {
-		t.Fatalf("iceServers\n got %s\nwant %s", got, want)
-	}
-
-	h2, _ := newHub(t, Config{STUNURLs: []string{"stun:{host}:9", "stuns:stun.example.org"}})
-	b := client{&fakePeer{}, nil}
-	b.s, _ = h2.Connect(b.fakePeer, ConnInfo{Host: "[::1]:8080"})
-	got = b.join(t, "r", "b").str("_raw")
-	if !strings.HasSuffix(got, `"iceServers":[{"urls":["stun:[::1]:9","stuns:stun.example.org"]}]}`) {
-		t.Fatalf("iceServers without TURN = %s", got)
-	}
-}
-
-// TestTURNCredentials checks the REST credential scheme against a value
-// computed independently: printf '1700000000:alice' | openssl dgst -sha1 -hmac secret -binary | base64
-func TestTURNCredentials(t *testing.T) {
-	user, pass := turnCredentials("secret", "alice", time.Unix(1_700_000_000, 0))
-	if user != "1700000000:alice" || pass != "d8soP47RbdIKLDUOpnJPVQyq5Ts=" {
-		t.Fatalf("got %q %q", user, pass)
-	}
-	// The TURN server must accept what signaling hands out. signaling keeps
-	// its own five lines rather than importing the TURN engine, so that
-	// embedding signaling does not pull in a TURN server.
-	now := time.Unix(1_700_000_000, 0)
-	tu, tp := turn.RESTCredentials("s3cret", "PEERID", time.Hour, now)
-	if u, p := turnCredentials("s3cret", "PEERID", now.Add(time.Hour)); u != tu || p != tp {
-		t.Fatalf("signaling made %q/%q, turn.RESTCredentials %q/%q", u, p, tu, tp)
-	}
-}
-
-func TestAuth(t *testing.T) {
-	clk := &clock{t: time.Unix(1_700_000_000, 0)}
-	auth := &HMACAuth{Secret: []byte("k"), Now: clk.now}
-	h, _ := newHub(t, Config{Auth: auth, Now: clk.now})
-	exp := clk.t.Add(time.Minute).Unix()
-
-	a := connect(t, h)
-	a.send(`{"type":"join","room":"r","name":"a"}`)
-	a.expectError(t, message.CodeUnauthorized)
-	a.send(`{"type":"join","room":"r","token":"garbage"}`)
-	a.expectError(t, message.CodeUnauthorized)
-	forged := (&HMACAuth{Secret: []byte("other")}).Token(TokenClaims{Expires: exp})
-	a.send(`{"type":"join","room":"r","token":%q}`, forged)
-	a.expectError(t, message.CodeUnauthorized)
-	a.send(`{"type":"join","room":"r","token":%q}`, auth.Token(TokenClaims{Room: "s", Expires: exp}))
-	a.expectError(t, message.CodeUnauthorized)
-	a.send(`{"type":"join","room":"r","token":%q}`, auth.Token(TokenClaims{Expires: clk.t.Unix()}))
-	a.expectError(t, message.CodeUnauthorized)
-
-	a.send(`{"type":"join","room":"r","name":"chosen","token":%q}`, auth.Token(TokenClaims{Room: "r", Name: "Alice", Expires: exp}))
-	if f := a.next(t); f.str("type") != "joined" {
-		t.Fatal(f["_raw"])
-	}
-	// A token from the URL serves when the frame has none.
-	b := client{&fakePeer{}, nil}
-	b.s, _ = h.Connect(b.fakePeer, ConnInfo{Token: auth.Token(TokenClaims{Expires: exp})})
-	b.join(t, "r", "Bob")
-	if f := a.next(t); f["_raw"] != fmt.Sprintf(`{"type":"peer-joined","id":%q,"name":"Bob"}`, b.s.ID()) {
-		t.Fatal(f["_raw"])
-	}
-	// The token's name wins over the chosen one.
-	c := connect(t, h)
-	c.send(`{"type":"join","room":"r","name":"Mallory","token":%q}`, auth.Token(TokenClaims{Name: "Carol", Expires: exp}))
-	if j := c.next(t); !strings.Contains(j["_raw"].(string), `"name":"Alice"`) {
-		t.Fatal(j["_raw"])
-	}
-	if f := a.next(t); f.str("name") != "Carol" {
 		t.Fatal(f["_raw"])
 	}
 }
