@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"regexp"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -17,18 +18,24 @@ import (
 )
 
 // startNodeWSServer starts test/node/ws_server.mjs (npm ws, permessage-deflate
-// offered, every message compressed) and returns its ws:// URL.
+// offered, every message compressed) on a port it picks itself, and returns
+// its ws:// URL and the process (whose output logs connections and closes).
 func startNodeWSServer(t *testing.T) (string, *testutil.Process) {
 	t.Helper()
 	node := testutil.Node(t)
 	testutil.NodeModules(t)
 	dir := testutil.NodeDir(t)
-	port := testutil.FreePort(t)
-	p := testutil.StartProcess(t, node, []string{dir + "/ws_server.mjs", fmt.Sprint(port)})
-	p.WaitOutput(t, fmt.Sprintf("listening %d", port), 30*time.Second)
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	testutil.WaitTCP(t, addr, 10*time.Second)
-	return "ws://" + addr + "/", p
+	p := testutil.StartProcess(t, node, []string{dir + "/ws_server.mjs", "0"})
+	listening := regexp.MustCompile(`listening (\d+)\n`)
+	deadline := time.Now().Add(30 * time.Second)
+	var m []string
+	for m = listening.FindStringSubmatch(p.Output()); m == nil; m = listening.FindStringSubmatch(p.Output()) {
+		if p.Exited() || time.Now().After(deadline) {
+			t.Fatalf("ws_server.mjs did not report its port:\n%s", p.Output())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return "ws://127.0.0.1:" + m[1] + "/", p
 }
 
 // countingConn counts the bytes that cross the TCP connection, to prove
