@@ -321,8 +321,9 @@ func (s *Socket) notifyClose() {
 	if !s.closeNotified {
 		s.closeNotified = true
 		s.mu.Lock()
-		reason, err := s.reason, s.closeErr
+		reason, err, t := s.reason, s.closeErr, s.transport
 		s.mu.Unlock()
+		s.srv.log.Debug("engineio: session closed", "sid", s.id, "transport", t, "reason", reason, "err", err)
 		s.srv.h.OnClose(s, reason, err)
 	}
 	s.recvMu.Unlock()
