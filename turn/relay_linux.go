@@ -249,7 +249,7 @@ func (l *relayLoop) run(wg *sync.WaitGroup) {
 	defer wg.Done()
 	var closing []int
 	for {
-		if err := l.p.Wait(-1, l.onEventFn); err != nil {
+		if err := l.p.Wait(l.onEventFn); err != nil {
 			l.s.log.Error("turn: relay loop", "err", err)
 		}
 		l.flush()

@@ -96,7 +96,7 @@ func TestPoller(t *testing.T) {
 	}
 	var seen []uint64
 	for len(seen) == 0 {
-		if err := p.Wait(5000, func(t uint64) { seen = append(seen, t) }); err != nil {
+		if err := p.Wait(func(t uint64) { seen = append(seen, t) }); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -106,7 +106,7 @@ func TestPoller(t *testing.T) {
 	p.Del(b)
 	p.Wake()
 	seen = seen[:0]
-	if err := p.Wait(5000, func(t uint64) { seen = append(seen, t) }); err != nil {
+	if err := p.Wait(func(t uint64) { seen = append(seen, t) }); err != nil {
 		t.Fatal(err)
 	}
 	if len(seen) != 1 || seen[0] != WakeToken {
