@@ -1,0 +1,47 @@
+// Package redisadapter joins Switchboard nodes, and Node.js socket.io nodes
+// using @socket.io/redis-adapter 8.x, into one Socket.IO cluster through a
+// Redis server.
+//
+// A process creates one Cluster around a go-redis client and hands its
+// Adapter method to socketio.Config:
+//
+//	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"})
+//	cl, err := redisadapter.New(rdb, redisadapter.Options{})
+//	srv, err := socketio.New(socketio.Config{Adapter: cl.Adapter})
+//	...
+//	http.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
+//		if !cl.Ready() { w.WriteHeader(http.StatusServiceUnavailable) }
+//	})
+//	...
+//	srv.Shutdown(ctx) // closes the namespaces' adapters
+//	cl.Shutdown(ctx)  // flushes queued publications, stops the goroutines
+//
+// # What crosses Redis
+//
+// The wire format is the Node.js adapter's (see package wire): broadcasts,
+// broadcasts with acknowledgements, FetchSockets, AllRooms, SocketsJoin,
+// SocketsLeave, DisconnectSockets, ServerSideEmit (with or without acks) and
+// ServerCount (PUBSUB NUMSUB). Room membership is never stored in Redis: each
+// node keeps its own sockets' rooms in the embedded socketio.MemoryAdapter and
+// answers requests about them, so a node that dies takes its sockets with it
+// from every cluster-wide view as soon as Redis notices its connection closed.
+//
+// # Goroutines and connections
+//
+// New starts nothing. The first namespace adapter starts two goroutines owned
+// by the Cluster: a subscriber on one dedicated Redis connection (shared by
+// every namespace, as the Node.js adapter shares its subClient) and a
+// publisher that drains a bounded queue in pipelines, so an Emit never waits
+// for Redis. Requests from other nodes that run application code (server-side
+// emit handlers, disconnect handlers) run on goroutines bounded by
+// Options.MaxConcurrentRequests. Shutdown stops them all.
+//
+// # When Redis is down
+//
+// Each node keeps serving its own clients: broadcasts reach local sockets,
+// cluster-wide queries answer with the local part. Ready reports false, one
+// log line records each change of state, the subscriber reconnects with
+// exponential backoff and resubscribes, and cross-node delivery resumes.
+// Publications made while Redis is unreachable are dropped (Redis pub/sub
+// keeps nothing for absent subscribers).
+package redisadapter
