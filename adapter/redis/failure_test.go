@@ -1,0 +1,104 @@
+package redisadapter
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/switchboard/switchboard/internal/testutil"
+)
+
+func startRedisOn(t *testing.T, port int) *testutil.Process {
+	t.Helper()
+	p := testutil.StartProcess(t, testutil.LookPath(t, "redis-server"), []string{
+		"--bind", "127.0.0.1", "--port", fmt.Sprint(port), "--save", "", "--appendonly", "no", "--dir", t.TempDir(),
+	})
+	testutil.WaitTCP(t, fmt.Sprintf("127.0.0.1:%d", port), 15*time.Second)
+	return p
+}
+
+// TestRedisRestart stops Redis under two nodes and starts it again: each
+// node keeps serving its own clients, reports not ready, logs each change
+// once, reconnects and resumes cross-node delivery.
+func TestRedisRestart(t *testing.T) {
+	port := testutil.FreePort(t)
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	rs := startRedisOn(t, port)
+	opts := Options{MinBackoff: 20 * time.Millisecond, MaxBackoff: 200 * time.Millisecond, HealthInterval: 500 * time.Millisecond}
+	a, b := newNode(t, addr, opts), newNode(t, addr, opts)
+	waitCount(t, []*node{a, b}, 2)
+	ca, cb := connect(t, a), connect(t, b)
+	sentinel(t, a, ca, cb)
+
+	if err := syscall.Kill(-rs.Cmd.Process.Pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	waitFor(t, "both nodes not ready", 5*time.Second, func() bool { return !a.cl.Ready() && !b.cl.Ready() })
+	t.Logf("not ready %v after Redis died", time.Since(start))
+
+	// Local service goes on.
+	if err := a.nsp().Emit("local"); err != nil {
+		t.Fatal(err)
+	}
+	ca.waitEvent(t, "local")
+	socks, err := a.nsp().FetchSockets(context.Background())
+	if err != nil || len(socks) != 1 || socks[0].ID != ca.sid {
+		t.Fatalf("fetchSockets while Redis is down: %v %v", socks, err)
+	}
+	if n, err := a.nsp().Adapter().ServerCount(context.Background()); n != 1 || err != nil {
+		t.Fatalf("server count while down: %d %v", n, err)
+	}
+	time.Sleep(300 * time.Millisecond) // a few failed reconnections
+	if cb.count("local") != 0 {
+		t.Fatal("local-only broadcast crossed nodes")
+	}
+
+	startRedisOn(t, port)
+	start = time.Now()
+	waitFor(t, "both nodes ready again", 10*time.Second, func() bool { return a.cl.Ready() && b.cl.Ready() })
+	t.Logf("ready %v after Redis restarted", time.Since(start))
+	waitCount(t, []*node{a, b}, 2)
+	if err := b.nsp().Emit("again"); err != nil {
+		t.Fatal(err)
+	}
+	ca.waitEvent(t, "again")
+	cb.waitEvent(t, "again")
+
+	for _, n := range []*node{a, b} {
+		logs := n.log.String()
+		if d, u := strings.Count(logs, "Redis unavailable"), strings.Count(logs, "connected to Redis"); d != 1 || u != 2 {
+			t.Errorf("want 1 down and 2 up lines, got %d and %d:\n%s", d, u, logs)
+		}
+	}
+	if a.cl.Stats().Dropped == 0 {
+		t.Error("the broadcast made while Redis was down is not counted as dropped")
+	}
+}
+
+// TestNodeGone: a node that leaves (here: its Redis connections close, as
+// when its process is killed) drops out of the server count and of every
+// cluster-wide view at once.
+func TestNodeGone(t *testing.T) {
+	_, nodes := cluster(t, 3)
+	a, b, c := nodes[0], nodes[1], nodes[2]
+	connect(t, a)
+	connect(t, b)
+	connect(t, c)
+	all, err := a.nsp().FetchSockets(context.Background())
+	if err != nil || len(all) != 3 {
+		t.Fatalf("%d sockets, %v", len(all), err)
+	}
+	c.cl.Shutdown(context.Background())
+	c.rdb.Close()
+	start := time.Now()
+	waitCount(t, nodes[:2], 2)
+	all, err = a.nsp().FetchSockets(context.Background())
+	if err != nil || len(all) != 2 {
+		t.Fatalf("after node c left: %d sockets, %v", len(all), err)
+	}
+	t.Logf("node gone from views after %v", time.Since(start))
+}
