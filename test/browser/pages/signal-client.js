@@ -123,7 +123,8 @@ export async function status(st) {
       if (r.type === 'candidate-pair' && r.nominated && r.state === 'succeeded') {
         const l = stats.get(r.localCandidateId);
         const rm = stats.get(r.remoteCandidateId);
-        pair = (l && (l.address || l.ip)) + ' <-> ' + (rm && (rm.address || rm.ip));
+        const addr = (c) => (c && (c.address || c.ip)) || `(${c ? c.candidateType : '?'})`;
+        pair = `${addr(l)} <-> ${addr(rm)}`;
       }
     });
     peers.push({
