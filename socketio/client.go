@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -31,7 +32,7 @@ type client struct {
 	wmu sync.Mutex
 
 	mu      sync.Mutex
-	sockets map[string]*Socket // by namespace name
+	sockets []*Socket // at most one per namespace; a client joins few
 	closed  bool
 	timer   *time.Timer
 	queue   []func()
@@ -39,7 +40,7 @@ type client struct {
 }
 
 func newClient(s *Server, ec EngineConn, r *http.Request) *client {
-	c := &client{srv: s, conn: ec, req: r, sockets: map[string]*Socket{}}
+	c := &client{srv: s, conn: ec, req: r}
 	c.dec.MaxAttachments = s.cfg.MaxAttachments
 	return c
 }
@@ -113,7 +114,12 @@ func (c *client) receive(data []byte, binary bool) {
 func (c *client) socket(nsp string) *Socket {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.sockets[nsp]
+	for _, s := range c.sockets {
+		if s.nsp.name == nsp {
+			return s
+		}
+	}
+	return nil
 }
 
 // enqueue runs f after the previously queued work of this client, on the
@@ -192,14 +198,20 @@ func (c *client) attach(s *Socket) bool {
 	if c.closed {
 		return false
 	}
-	c.sockets[s.nsp.name] = s
+	for i, old := range c.sockets {
+		if old.nsp == s.nsp {
+			c.sockets[i] = s
+			return true
+		}
+	}
+	c.sockets = append(c.sockets, s)
 	return true
 }
 
 func (c *client) detach(s *Socket) {
 	c.mu.Lock()
-	if c.sockets[s.nsp.name] == s {
-		delete(c.sockets, s.nsp.name)
+	if i := slices.Index(c.sockets, s); i >= 0 {
+		c.sockets = slices.Delete(c.sockets, i, i+1)
 	}
 	c.mu.Unlock()
 }
@@ -264,10 +276,7 @@ func (c *client) closeSockets(reason DisconnectReason) {
 		c.timer.Stop()
 		c.timer = nil
 	}
-	socks := make([]*Socket, 0, len(c.sockets))
-	for _, s := range c.sockets {
-		socks = append(socks, s)
-	}
+	socks := slices.Clone(c.sockets)
 	for _, s := range socks {
 		s.interrupt()
 	}

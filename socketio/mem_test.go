@@ -42,8 +42,8 @@ func TestMemoryPerSocket(t *testing.T) {
 	runtime.ReadMemStats(&after)
 	per := float64(after.HeapAlloc-before.HeapAlloc) / n
 	t.Logf("socket.io layer: %.0f bytes per idle connected socket", per)
-	if per > 4096 {
-		t.Fatalf("%.0f bytes per socket, budget 4096", per)
+	if per > 2048 {
+		t.Fatalf("%.0f bytes per socket, budget 2048", per)
 	}
 	runtime.KeepAlive(keep)
 }

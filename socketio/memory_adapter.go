@@ -16,8 +16,8 @@ type MemoryAdapter struct {
 	nsp *Namespace
 
 	mu    sync.RWMutex
-	rooms map[string]map[string]struct{} // room -> socket ids
-	sids  map[string]map[string]struct{} // socket id -> rooms
+	rooms map[string]map[string]struct{} // room -> socket ids, own rooms excluded
+	sids  map[string][]string            // socket id -> its other rooms
 
 	// Connection-state recovery, used only when Config.Recovery is set.
 	rmu      sync.Mutex
@@ -44,21 +44,23 @@ var _ Adapter = (*MemoryAdapter)(nil)
 
 // NewMemoryAdapter returns the in-memory adapter of nsp.
 func NewMemoryAdapter(nsp *Namespace) *MemoryAdapter {
-	return &MemoryAdapter{nsp: nsp, rooms: map[string]map[string]struct{}{}, sids: map[string]map[string]struct{}{},
+	return &MemoryAdapter{nsp: nsp, rooms: map[string]map[string]struct{}{}, sids: map[string][]string{},
 		sessions: map[string]*storedSession{}, prefix: newID()[:8] + "-"}
 }
 
 // AddAll implements Adapter.
+//
+// A socket's own room (its id) is implicit: it is not stored, so an idle
+// socket costs one map entry here. A socket cannot leave its own room.
 func (a *MemoryAdapter) AddAll(sid string, rooms []string) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	mine := a.sids[sid]
-	if mine == nil {
-		mine = map[string]struct{}{}
-		a.sids[sid] = mine
-	}
+	mine, known := a.sids[sid]
 	for _, r := range rooms {
-		mine[r] = struct{}{}
+		if r == sid || slices.Contains(mine, r) {
+			continue
+		}
+		mine = append(mine, r)
 		members := a.rooms[r]
 		if members == nil {
 			members = map[string]struct{}{}
@@ -66,19 +68,24 @@ func (a *MemoryAdapter) AddAll(sid string, rooms []string) {
 		}
 		members[sid] = struct{}{}
 	}
+	if !known || len(mine) > 0 {
+		a.sids[sid] = mine
+	}
 }
 
 // Del implements Adapter.
 func (a *MemoryAdapter) Del(sid, room string) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	a.delLocked(sid, room)
+	if mine, ok := a.sids[sid]; ok {
+		if i := slices.Index(mine, room); i >= 0 {
+			a.sids[sid] = slices.Delete(mine, i, i+1)
+		}
+	}
+	a.leaveLocked(sid, room)
 }
 
-func (a *MemoryAdapter) delLocked(sid, room string) {
-	if mine := a.sids[sid]; mine != nil {
-		delete(mine, room)
-	}
+func (a *MemoryAdapter) leaveLocked(sid, room string) {
 	if members := a.rooms[room]; members != nil {
 		delete(members, sid)
 		if len(members) == 0 {
@@ -91,8 +98,8 @@ func (a *MemoryAdapter) delLocked(sid, room string) {
 func (a *MemoryAdapter) DelAll(sid string) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	for r := range a.sids[sid] {
-		a.delLocked(sid, r)
+	for _, r := range a.sids[sid] {
+		a.leaveLocked(sid, r)
 	}
 	delete(a.sids, sid)
 }
@@ -101,10 +108,12 @@ func (a *MemoryAdapter) DelAll(sid string) {
 func (a *MemoryAdapter) SocketRooms(sid string) []string {
 	a.mu.RLock()
 	defer a.mu.RUnlock()
-	out := make([]string, 0, len(a.sids[sid]))
-	for r := range a.sids[sid] {
-		out = append(out, r)
+	mine, ok := a.sids[sid]
+	if !ok {
+		return nil
 	}
+	out := make([]string, 0, 1+len(mine))
+	out = append(append(out, sid), mine...)
 	slices.Sort(out)
 	return out
 }
@@ -113,7 +122,11 @@ func (a *MemoryAdapter) SocketRooms(sid string) []string {
 func (a *MemoryAdapter) RoomSize(room string) int {
 	a.mu.RLock()
 	defer a.mu.RUnlock()
-	return len(a.rooms[room])
+	n := len(a.rooms[room])
+	if _, self := a.sids[room]; self {
+		n++
+	}
+	return n
 }
 
 // Sockets implements Adapter.
@@ -125,43 +138,46 @@ func (a *MemoryAdapter) Sockets(opts BroadcastOptions) []string {
 	return out
 }
 
+// members calls f for each socket in room, the implicit own room included.
+func (a *MemoryAdapter) membersLocked(room string, f func(sid string)) {
+	if _, self := a.sids[room]; self {
+		f(room)
+	}
+	for sid := range a.rooms[room] {
+		f(sid)
+	}
+}
+
 // eachLocked calls f once for each socket id matching opts; a.mu is held.
 func (a *MemoryAdapter) eachLocked(opts BroadcastOptions, f func(sid string)) {
 	var except map[string]struct{}
 	if len(opts.Except) > 0 {
 		except = map[string]struct{}{}
 		for _, r := range opts.Except {
-			for sid := range a.rooms[r] {
-				except[sid] = struct{}{}
-			}
+			a.membersLocked(r, func(sid string) { except[sid] = struct{}{} })
+		}
+	}
+	keep := func(sid string) {
+		if _, x := except[sid]; !x {
+			f(sid)
 		}
 	}
 	switch len(opts.Rooms) {
 	case 0:
 		for sid := range a.sids {
-			if _, x := except[sid]; !x {
-				f(sid)
-			}
+			keep(sid)
 		}
 	case 1: // the common case needs no de-duplication
-		for sid := range a.rooms[opts.Rooms[0]] {
-			if _, x := except[sid]; !x {
-				f(sid)
-			}
-		}
+		a.membersLocked(opts.Rooms[0], keep)
 	default:
 		seen := map[string]struct{}{}
 		for _, r := range opts.Rooms {
-			for sid := range a.rooms[r] {
-				if _, x := except[sid]; x {
-					continue
+			a.membersLocked(r, func(sid string) {
+				if _, dup := seen[sid]; !dup {
+					seen[sid] = struct{}{}
+					keep(sid)
 				}
-				if _, dup := seen[sid]; dup {
-					continue
-				}
-				seen[sid] = struct{}{}
-				f(sid)
-			}
+			})
 		}
 	}
 }
