@@ -205,7 +205,7 @@ func (s *Socket) On(event string, h EventHandler) {
 // Join adds the socket to rooms.
 func (s *Socket) Join(rooms ...string) { s.nsp.adapter.AddAll(s.id, rooms) }
 
-// Leave removes the socket from rooms.
+// Leave removes the socket from rooms. Its own room (its id) cannot be left.
 func (s *Socket) Leave(rooms ...string) {
 	for _, r := range rooms {
 		s.nsp.adapter.Del(s.id, r)
