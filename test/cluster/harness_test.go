@@ -240,7 +240,9 @@ func (c *clients) waitEvent(t *testing.T, id, event string) map[string]any {
 	})
 }
 
-func bin(b []byte) map[string]any { return map[string]any{"$bin": base64.StdEncoding.EncodeToString(b)} }
+func bin(b []byte) map[string]any {
+	return map[string]any{"$bin": base64.StdEncoding.EncodeToString(b)}
+}
 
 // unbin reads a {"$bin": ...} value.
 func unbin(v any) []byte {
