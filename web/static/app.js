@@ -136,11 +136,18 @@ function systemMessage(text) {
 }
 
 // ---- call -------------------------------------------------------------
+// A dropped call connection (server restart, network change) is retried
+// with backoff; others see us leave and rejoin, and we offer to them again.
+let retries = 0;
+let retryTimer = null;
+
 function startCall() {
-  state.call = new Call({
+  const call = new Call({
     room: state.room, name: state.name, stream: state.stream,
     handlers: {
       onJoined: (id, peers) => {
+        if (retries > 0) { $('banner').hidden = true; systemMessage('Reconnected to the call'); }
+        retries = 0;
         if (peers.length === 0) systemMessage('You are the first one here. Share the invite link!');
       },
       onPeer: (id, name) => {
@@ -155,11 +162,20 @@ function startCall() {
       },
       onError: (text, fatal) => banner(fatal ? `${text}` : text),
       onClosed: (unexpected) => {
-        if (unexpected) banner('The call connection dropped. Leave and join again to reconnect; chat keeps working.');
+        if (!unexpected || state.call !== call) return;
+        if (retries >= 6) {
+          banner('The call connection is lost. Leave and join again to retry; chat keeps working.');
+          return;
+        }
+        const delay = Math.min(1000 * 2 ** retries, 15000);
+        retries++;
+        banner(`The call connection dropped. Reconnecting in ${Math.round(delay / 1000)} s…`, 'info');
+        retryTimer = setTimeout(() => { if (state.call === call) startCall(); }, delay);
       },
     },
   });
-  state.call.start();
+  state.call = call;
+  call.start();
 }
 
 function addTile(id, label, self) {
@@ -259,7 +275,11 @@ $('copyLink').onclick = async () => {
 };
 
 $('leaveBtn').onclick = () => {
-  if (state.call) state.call.leave();
+  clearTimeout(retryTimer);
+  retries = 0;
+  const call = state.call;
+  state.call = null;
+  if (call) call.leave();
   if (state.socket) state.socket.close();
   if (state.stream) for (const t of state.stream.getTracks()) t.stop();
   for (const id of [...state.tiles.keys()]) removeTile(id);
