@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net"
 	"net/netip"
 	"sync"
 	"sync/atomic"
@@ -234,6 +235,7 @@ type relayLoop struct {
 	replyFd   int
 	replyV6   bool
 	replyFn   func([]byte, netip.AddrPort)
+	streams   []*streamConn // with output queued this round
 	outFd     int
 	outV6     bool
 	rng       *rand.PCG
@@ -321,9 +323,14 @@ func (l *relayLoop) drain(a *allocation) {
 			pkt := l.frame(i, size, num, peer, stream)
 			s.stats.pktsToClients.Add(1)
 			s.stats.bytesToClients.Add(uint64(size))
-			if u, ok := snk.(*udpSink); ok {
-				l.queue(u, pkt)
-			} else {
+			switch snk := snk.(type) {
+			case *udpSink:
+				l.queue(snk, pkt)
+			case *streamConn:
+				if snk.queue(pkt) {
+					l.streams = append(l.streams, snk)
+				}
+			default:
 				snk.send(pkt)
 			}
 		}
@@ -419,6 +426,11 @@ func (l *relayLoop) queue(u *udpSink, pkt []byte) {
 // flush sends what is queued and frees the receive slots.
 func (l *relayLoop) flush() {
 	l.flushOut()
+	for i, c := range l.streams {
+		c.writeQueued()
+		l.streams[i] = nil
+	}
+	l.streams = l.streams[:0]
 	l.nin = 0
 }
 
@@ -435,3 +447,36 @@ func (l *relayLoop) flushOut() {
 	}
 	l.nout = 0
 }
+
+// rawFd returns the descriptor of a *net.TCPConn for direct writes, or -1.
+func rawFd(nc net.Conn) int {
+	tc, ok := nc.(*net.TCPConn)
+	if !ok {
+		return -1
+	}
+	rc, err := tc.SyscallConn()
+	if err != nil {
+		return -1
+	}
+	fd := -1
+	if rc.Control(func(f uintptr) { fd = int(f) }) != nil {
+		return -1
+	}
+	return fd
+}
+
+// writeNonblock writes b to a non-blocking socket once.
+func writeNonblock(fd int, b []byte) (int, error) {
+	for {
+		n, err := unix.Write(fd, b)
+		if err == unix.EINTR {
+			continue
+		}
+		if n < 0 {
+			n = 0
+		}
+		return n, err
+	}
+}
+
+func isAgain(err error) bool { return err == unix.EAGAIN }

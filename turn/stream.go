@@ -24,14 +24,16 @@ const (
 )
 
 type streamConn struct {
-	s  *Server
-	c  net.Conn
-	ft fiveTuple
+	s     *Server
+	c     net.Conn
+	ft    fiveTuple
+	rawFd int // the TCP socket for direct non-blocking writes; -1 over TLS
 
 	mu       sync.Mutex
 	out      []byte
 	spare    []byte
-	flushing bool
+	flushing bool // a writer goroutine owns out and the socket
+	queued   bool // on a relay loop's list, to be written at its round's end
 	closed   bool
 
 	req, resp stun.Message
@@ -41,19 +43,80 @@ type streamConn struct {
 
 func (c *streamConn) stream() bool { return true }
 
-// send queues b for the client; it never blocks.
+// send writes b to the client now if nothing is pending (plain TCP: one
+// non-blocking write(2) from the calling goroutine), and otherwise queues
+// it; it never blocks. Past streamOutLimit queued bytes, b is dropped.
 func (c *streamConn) send(b []byte) {
 	c.mu.Lock()
-	if c.closed || len(c.out)+len(b) > streamOutLimit {
+	if !c.enqueueLocked(b) {
 		c.mu.Unlock()
-		c.s.stats.dropped.Add(1)
 		return
 	}
-	c.out = append(c.out, b...)
-	start := !c.flushing
-	c.flushing = true
+	start := c.writeLocked()
 	c.mu.Unlock()
-	if start && !c.s.goTrack(c.writeFn) {
+	if start {
+		c.startFlusher()
+	}
+}
+
+// queue appends b for the relay loop to write at the end of its round,
+// so that every packet a round relays to this client leaves in one
+// write. It reports whether the caller must call writeQueued later.
+func (c *streamConn) queue(b []byte) (first bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if !c.enqueueLocked(b) || c.queued {
+		return false
+	}
+	c.queued = true
+	return true
+}
+
+// writeQueued writes what queue collected.
+func (c *streamConn) writeQueued() {
+	c.mu.Lock()
+	c.queued = false
+	start := c.writeLocked()
+	c.mu.Unlock()
+	if start {
+		c.startFlusher()
+	}
+}
+
+func (c *streamConn) enqueueLocked(b []byte) bool {
+	if c.closed || len(c.out)+len(b) > streamOutLimit {
+		c.s.stats.dropped.Add(1)
+		return false
+	}
+	c.out = append(c.out, b...)
+	return true
+}
+
+// writeLocked tries to write out directly and reports whether a flusher
+// goroutine must take over the rest (TLS, or a full socket buffer).
+func (c *streamConn) writeLocked() (startFlusher bool) {
+	if c.flushing || len(c.out) == 0 {
+		return false
+	}
+	if c.rawFd >= 0 {
+		n, err := writeNonblock(c.rawFd, c.out)
+		if n == len(c.out) {
+			c.out = c.out[:0]
+			return false
+		}
+		if err != nil && !isAgain(err) {
+			c.closed = true
+			c.c.Close()
+			return false
+		}
+		c.out = c.out[:copy(c.out, c.out[n:])]
+	}
+	c.flushing = true
+	return true
+}
+
+func (c *streamConn) startFlusher() {
+	if !c.s.goTrack(c.writeFn) {
 		c.close()
 	}
 }
@@ -155,11 +218,14 @@ func (s *Server) serveConn(nc net.Conn) {
 	if _, ok := nc.(*tls.Conn); ok {
 		proto = transportTLS
 	}
-	c := &streamConn{s: s, c: nc, ft: fiveTuple{
+	c := &streamConn{s: s, c: nc, rawFd: -1, ft: fiveTuple{
 		client: addrPort(nc.RemoteAddr()),
 		server: addrPort(nc.LocalAddr()),
 		proto:  proto,
 	}}
+	if proto == transportTCP {
+		c.rawFd = rawFd(nc)
+	}
 	c.writeFn = c.flush
 	s.mu.Lock()
 	if s.closing {

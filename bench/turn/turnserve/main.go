@@ -123,6 +123,7 @@ func run() error {
 	case err := <-errc:
 		return err
 	}
+	fmt.Fprintf(os.Stderr, "turnserve: stats %+v\n", s.Stats())
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	return s.Shutdown(ctx)
