@@ -186,3 +186,26 @@ func TestCrossOrigin(t *testing.T) {
 	t.Cleanup(func() { _ = cc.CloseNow() })
 	p.expect(`{"type":"OPEN"}`)
 }
+
+// TestReconnect: peer.reconnect() comes back with the same id and token; the
+// old socket is closed, and its partners get no LEAVE.
+func TestReconnect(t *testing.T) {
+	_, hs := startServer(t, Config{LeaveGrace: 200 * time.Millisecond})
+	a := dialPeer(t, hs, "key=peerjs&id=a&token=ta")
+	a.expect(`{"type":"OPEN"}`)
+	b := dialPeer(t, hs, "key=peerjs&id=b&token=tb")
+	b.expect(`{"type":"OPEN"}`)
+	a.send(`{"type":"OFFER","dst":"b","payload":{"n":1}}`)
+	b.expect(`{"type":"OFFER","src":"a","dst":"b","payload":{"n":1}}`)
+
+	// The same token takes the id over while the old socket is still open.
+	a2 := dialPeer(t, hs, "key=peerjs&id=a&token=ta")
+	a2.expect(`{"type":"OPEN"}`)
+	if err := a.expectClose(); websocket.CloseStatus(err) != int(websocket.StatusNormalClosure) {
+		t.Fatalf("old socket: %v", err)
+	}
+	// Well past the grace, b has heard nothing but what a2 sends.
+	time.Sleep(400 * time.Millisecond)
+	a2.send(`{"type":"CANDIDATE","dst":"b","payload":{"n":2}}`)
+	b.expect(`{"type":"CANDIDATE","src":"a","dst":"b","payload":{"n":2}}`)
+}
