@@ -303,17 +303,33 @@ func (cc *ClientConn) Read(ctx context.Context) (MessageType, []byte, error) {
 			}
 		}
 		if err != nil {
-			if ctx.Err() != nil && cc.c.state()&stClosed == 0 {
-				return 0, nil, ctx.Err()
-			}
 			var ne net.Error
 			if errors.As(err, &ne) && ne.Timeout() && cc.c.state()&stClosed == 0 {
+				// Our deadline, set from ctx: report the context's error even
+				// if its own timer has not fired yet.
+				if cerr := ctxErr(ctx); cerr != nil {
+					return 0, nil, cerr
+				}
 				return 0, nil, err
+			}
+			if ctx.Err() != nil && cc.c.state()&stClosed == 0 {
+				return 0, nil, ctx.Err()
 			}
 			_ = cc.c.nc.Close()
 			cc.c.finish(err)
 		}
 	}
+}
+
+// ctxErr is ctx.Err(), or DeadlineExceeded once ctx's deadline has passed.
+func ctxErr(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if dl, ok := ctx.Deadline(); ok && !time.Now().Before(dl) {
+		return context.DeadlineExceeded
+	}
+	return nil
 }
 
 // Close performs the closing handshake: it sends Close with code and reason,

@@ -41,6 +41,8 @@ type loop struct {
 	s     *Server
 	epfd  int
 	evfd  int
+	epf   *os.File        // epfd, registered with the Go runtime's poller
+	eprc  syscall.RawConn // parks the loop goroutine until epfd is readable
 	buf   []byte
 	conns []*Conn // by fd; only the loop goroutine touches it
 
@@ -82,6 +84,10 @@ func newLoop(s *Server) (*loop, error) {
 	if err != nil {
 		return nil, os.NewSyscallError("epoll_create1", err)
 	}
+	if err := syscall.SetNonblock(epfd, true); err != nil {
+		syscall.Close(epfd)
+		return nil, os.NewSyscallError("setnonblock", err)
+	}
 	r1, _, e := syscall.Syscall(syscall.SYS_EVENTFD2, 0, syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
 	if e != 0 {
 		syscall.Close(epfd)
@@ -94,7 +100,45 @@ func newLoop(s *Server) (*loop, error) {
 		syscall.Close(evfd)
 		return nil, os.NewSyscallError("epoll_ctl", err)
 	}
-	return &loop{s: s, epfd: epfd, evfd: evfd, buf: make([]byte, readBufSize), stopped: make(chan struct{})}, nil
+	l := &loop{s: s, epfd: epfd, evfd: evfd, buf: make([]byte, readBufSize), stopped: make(chan struct{})}
+	// The epoll descriptor is itself pollable: the loop goroutine parks in
+	// the runtime's poller until it is readable, then collects events with a
+	// zero timeout. A goroutine blocked in epoll_wait would hold an OS thread
+	// in a system call, and sysmon would take its P away and hand it back at
+	// every wake-up; that churn costs more than the events themselves.
+	l.epf = os.NewFile(uintptr(epfd), "epoll")
+	if l.eprc, err = l.epf.SyscallConn(); err != nil {
+		l.epf.Close()
+		syscall.Close(evfd)
+		return nil, err
+	}
+	return l, nil
+}
+
+// wait collects ready events into events: at once when work is pending,
+// otherwise after parking until something is ready or, with keepalive on,
+// the next scan is due.
+func (l *loop) wait(events []syscall.EpollEvent, block bool) int {
+	n, err := syscall.EpollWait(l.epfd, events, 0)
+	if n > 0 || !block {
+		if err != nil && err != syscall.EINTR {
+			l.s.cfg.Logger.Error("websocket: epoll_wait", "err", err)
+		}
+		return max(n, 0)
+	}
+	if l.minPing > 0 {
+		_ = l.epf.SetReadDeadline(time.Now().Add(max(l.minPing/4, time.Millisecond)))
+	}
+	n = 0
+	rerr := l.eprc.Read(func(fd uintptr) bool {
+		n, err = syscall.EpollWait(int(fd), events, 0)
+		return n > 0 || (err != nil && err != syscall.EINTR)
+	})
+	if rerr != nil && !errors.Is(rerr, os.ErrDeadlineExceeded) {
+		l.s.cfg.Logger.Error("websocket: waiting for events", "err", rerr)
+		time.Sleep(time.Millisecond)
+	}
+	return max(n, 0)
 }
 
 // takeFD moves a TCP connection out of the Go runtime poller: it duplicates
@@ -254,24 +298,13 @@ func (l *loop) run() {
 			l.shutdown()
 			return
 		}
-		timeout := -1
-		if l.minPing > 0 {
-			timeout = int(max(l.minPing/4, time.Millisecond) / time.Millisecond)
-		}
-		if len(l.tasks) > 0 || len(l.dirty) > 0 {
-			timeout = 0
-		} else {
-			l.sleeping = true
-		}
+		block := len(l.tasks) == 0 && len(l.dirty) == 0
+		l.sleeping = block
 		l.qmu.Unlock()
-		n, err := syscall.EpollWait(l.epfd, events, timeout)
+		n := l.wait(events, block)
 		l.qmu.Lock()
 		l.sleeping = false
 		l.qmu.Unlock()
-		if err != nil && err != syscall.EINTR {
-			l.s.cfg.Logger.Error("websocket: epoll_wait", "err", err)
-			time.Sleep(time.Millisecond)
-		}
 		if l.minPing > 0 {
 			l.now = time.Now().UnixNano()
 			if l.now >= l.nextScan {
@@ -593,6 +626,6 @@ func (l *loop) shutdown() {
 			l.teardown(c, ErrServerClosed)
 		}
 	}
-	syscall.Close(l.epfd)
+	_ = l.epf.Close() // closes epfd
 	syscall.Close(l.evfd)
 }
