@@ -13,8 +13,13 @@ const [base, shots] = process.argv.slice(2);
 const room = `demo-${Math.random().toString(36).slice(2, 8)}`;
 const loopback = fs.readFileSync(path.join(path.dirname(fileURLToPath(import.meta.url)), 'pages', 'loopback.js'), 'utf8');
 
-async function enter(context, label, name) {
+async function enter(context, label, name, lobbyShot) {
   const page = await newPage(`${base}/`, label);
+  await page.setViewportSize({ width: 1280, height: 720 });
+  if (lobbyShot) {
+    fs.mkdirSync(shots, { recursive: true });
+    await page.screenshot({ path: path.join(shots, 'demo-lobby.png') });
+  }
   await page.fill('#name', name);
   await page.fill('#room', room);
   await page.click('#joinBtn');
@@ -39,9 +44,8 @@ const messages = (page) => page.$$eval('#messages li:not(.system)', (lis) => lis
 run('demo', 150_000, async () => {
   const context = await launch();
   await context.addInitScript(loopback);
-  const a = await enter(context, 'A', 'Alice');
+  const a = await enter(context, 'A', 'Alice', true);
   const b = await enter(context, 'B', 'Bob');
-  for (const p of [a, b]) await p.setViewportSize({ width: 1280, height: 720 });
 
   const va = await waitFor('Alice sees Bob', () => remoteVideo(a), 60_000);
   const vb = await waitFor('Bob sees Alice', () => remoteVideo(b), 60_000);
