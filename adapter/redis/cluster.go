@@ -278,7 +278,8 @@ func (c *Cluster) Shutdown(ctx context.Context) error {
 	c.mu.Unlock()
 	<-c.pubDone
 	c.wg.Wait()
-	c.setReady(false, ErrClosed)
+	c.ready.Store(false) // not a Redis failure: no warning
+	c.log.Debug("redisadapter: cluster shut down", "uid", c.uid)
 	return err
 }
 

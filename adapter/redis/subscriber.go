@@ -21,6 +21,7 @@ func (c *Cluster) subscribe() {
 	for c.ctx.Err() == nil {
 		wasReady, err := c.session()
 		if c.ctx.Err() != nil {
+			c.ready.Store(false)
 			return
 		}
 		c.setReady(false, err)

@@ -26,7 +26,14 @@ import (
 	"github.com/switchboard/switchboard/socketio"
 )
 
-func TestMain(m *testing.M) { os.Exit(leakcheck.Run(m)) }
+// TestMain runs the tests, or, with SWITCHBOARD_CLUSTER_NODE set to a Redis
+// address, a standalone Go node for tests that kill one (see nodeProcess).
+func TestMain(m *testing.M) {
+	if addr := os.Getenv("SWITCHBOARD_CLUSTER_NODE"); addr != "" {
+		os.Exit(nodeProcess(addr))
+	}
+	os.Exit(leakcheck.Run(m))
+}
 
 func waitFor(t testing.TB, what string, timeout time.Duration, cond func() bool) {
 	t.Helper()
@@ -56,30 +63,41 @@ func startGoNode(t *testing.T, redisAddr string) *goNode {
 	if testing.Verbose() {
 		log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	}
-	rdb := redis.NewClient(&redis.Options{Addr: redisAddr})
-	cl, err := redisadapter.New(rdb, redisadapter.Options{Logger: log})
+	n, stop, err := serveNode(redisAddr, redisadapter.Options{Logger: log, MaxBackoff: 500 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
-	sio, err := socketio.New(socketio.Config{Adapter: cl.Adapter, Logger: log})
+	t.Cleanup(stop)
+	waitFor(t, "go node ready", 10*time.Second, n.cl.Ready)
+	return n
+}
+
+// serveNode runs a node until stop is called.
+func serveNode(redisAddr string, opts redisadapter.Options) (n *goNode, stop func(), err error) {
+	rdb := redis.NewClient(&redis.Options{Addr: redisAddr})
+	cl, err := redisadapter.New(rdb, opts)
 	if err != nil {
-		t.Fatal(err)
+		return nil, nil, err
+	}
+	sio, err := socketio.New(socketio.Config{Adapter: cl.Adapter, Logger: opts.Logger})
+	if err != nil {
+		return nil, nil, err
 	}
 	sioservice.Install(sio.Of("/"))
-	eio, err := engineio.New(engineio.Config{Handler: sio.EngineHandler(), Logger: log})
+	eio, err := engineio.New(engineio.Config{Handler: sio.EngineHandler(), Logger: opts.Logger})
 	if err != nil {
-		t.Fatal(err)
+		return nil, nil, err
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/socket.io/", eio)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
-		t.Fatal(err)
+		return nil, nil, err
 	}
 	hs := &http.Server{Handler: mux}
 	done := make(chan struct{})
 	go func() { defer close(done); hs.Serve(ln) }()
-	t.Cleanup(func() {
+	stop = func() {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		sio.Shutdown(ctx)
@@ -88,9 +106,24 @@ func startGoNode(t *testing.T, redisAddr string) *goNode {
 		<-done
 		cl.Shutdown(ctx)
 		rdb.Close()
-	})
-	waitFor(t, "go node ready", 10*time.Second, cl.Ready)
-	return &goNode{url: "http://" + ln.Addr().String(), cl: cl, sio: sio}
+	}
+	return &goNode{url: "http://" + ln.Addr().String(), cl: cl, sio: sio}, stop, nil
+}
+
+// nodeProcess is the body of a child process that serves one Go node and
+// prints "listening URL" once it is ready; it runs until killed.
+func nodeProcess(redisAddr string) int {
+	log := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	n, _, err := serveNode(redisAddr, redisadapter.Options{Logger: log})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	for !n.cl.Ready() {
+		time.Sleep(10 * time.Millisecond)
+	}
+	fmt.Println("listening", n.url)
+	select {}
 }
 
 // jsProc is a Node.js script of this directory driven by JSON lines.
