@@ -46,11 +46,37 @@ func (s *Socket) onHeartbeat() {
 		s.closeLocked(ReasonPingTimeout, nil, false)
 	} else {
 		s.awaitPong = true
-		s.resetHeartbeatLocked(s.srv.cfg.PingTimeout)
+		s.armPongDeadlineLocked()
 		_ = s.sendLocked(s.srv.ping) // an error closes the session
 	}
 	s.mu.Unlock()
 	s.notifyClose()
+}
+
+// armPongDeadlineLocked sets the pong deadline PingTimeout after the ping
+// was due (hbDue), not after this callback ran: a timer that fires late on
+// a loaded machine does not stretch the session's life, so a client that
+// counts pingInterval+pingTimeout from the handshake sees the same deadline
+// as the server. The client keeps at least half of PingTimeout.
+func (s *Socket) armPongDeadlineLocked() {
+	t := s.srv.cfg.PingTimeout
+	now := time.Now()
+	due := s.hbDue.Add(t)
+	if floor := now.Add(t / 2); due.Before(floor) {
+		due = floor
+	}
+	s.hbDue = due
+	s.hb.Reset(due.Sub(now))
+}
+
+// expiredLocked closes the session if its pong deadline has passed but the
+// timer has not fired yet, so that a request arriving after the deadline
+// always finds the session closed, however late the timer runs.
+func (s *Socket) expiredLocked() bool {
+	if s.state == stOpen && s.awaitPong && !time.Now().Before(s.hbDue) {
+		s.closeLocked(ReasonPingTimeout, nil, false)
+	}
+	return s.state != stOpen
 }
 
 // onPong handles the client's pong: the next ping is due PingInterval from

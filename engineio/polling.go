@@ -48,9 +48,11 @@ func (s *Socket) servePoll(w http.ResponseWriter, r *http.Request) {
 	var pw *pollWait
 	var body []byte
 	s.mu.Lock()
+	s.expiredLocked()
 	switch {
 	case s.state == stClosed || s.transport != Polling:
 		s.mu.Unlock()
+		s.notifyClose()
 		writeRequestError(w, reqErr(CodeUnknownSID, "session closed"))
 		return
 	case s.poll != nil:
@@ -117,6 +119,12 @@ func (s *Socket) serveData(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mu.Lock()
+	if s.expiredLocked() && s.state == stClosed {
+		s.mu.Unlock()
+		s.notifyClose()
+		writeRequestError(w, reqErr(CodeUnknownSID, "session closed"))
+		return
+	}
 	if s.posting {
 		s.closeLocked(ReasonTransportError, errDuplicatePost, false)
 		s.mu.Unlock()

@@ -48,8 +48,8 @@ type Socket struct {
 
 	// mu guards the fields below. It is held while writing to the
 	// transport, which is what orders a session's output: one queue and one
-	// writer at a time. Lock order: Socket.mu, then the WebSocket
-	// connection's own lock; Server.mu is never taken while mu is held.
+	// writer at a time. Lock order: Socket.mu before Server.mu and before
+	// the WebSocket connection's own lock; neither is held while taking mu.
 	mu        sync.Mutex
 	state     sockState
 	transport Transport

@@ -90,17 +90,6 @@ func TestUpgradeTimeout(t *testing.T) {
 	if code, body := h.poll(sid); code != 200 || body != "4still" {
 		t.Fatalf("polling after failed upgrade: %d %q", code, body)
 	}
-	// A new upgrade may follow.
-	c2 := h.mustDial("EIO=4&transport=websocket&sid=" + sid)
-	write(t, c2, "2probe")
-	if got := readText(t, c2); got != "3probe" {
-		t.Fatalf("second probe %q", got)
-	}
-	write(t, c2, "5")
-	write(t, c2, "4ws")
-	if got := readText(t, c2); got != "4ws" {
-		t.Fatalf("got %q", got)
-	}
 }
 
 // TestUpgradeAbandoned: a probe connection that sends anything but the
@@ -127,6 +116,17 @@ func TestUpgradeAbandoned(t *testing.T) {
 	h.post(sid, "4back")
 	if code, body := h.poll(sid); code != 200 || body != "4back" {
 		t.Fatalf("poll after dropped probe: %d %q", code, body)
+	}
+	// A new upgrade may follow.
+	c2 := h.mustDial("EIO=4&transport=websocket&sid=" + sid)
+	write(t, c2, "2probe")
+	if got := readText(t, c2); got != "3probe" {
+		t.Fatalf("second probe %q", got)
+	}
+	write(t, c2, "5")
+	write(t, c2, "4ws")
+	if got := readText(t, c2); got != "4ws" {
+		t.Fatalf("got %q", got)
 	}
 }
 
