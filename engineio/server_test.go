@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
@@ -583,4 +584,42 @@ func httptestRequest() *http.Request {
 
 func packetMessage(s string) packet.Packet {
 	return packet.Packet{Type: packet.Message, Data: []byte(s)}
+}
+
+// TestPongDeadline: the pong deadline counts from when the ping was due,
+// with at least half of PingTimeout left; a request after the deadline finds
+// the session closed even if the timer has not run yet.
+func TestPongDeadline(t *testing.T) {
+	var reason Reason
+	srv, err := New(Config{PingInterval: time.Second, PingTimeout: time.Second,
+		Handler: HandlerFuncs{Close: func(_ *Socket, r Reason, _ error) { reason = r }}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Shutdown(context.Background())
+	s := srv.newSocket(handshakeRequest(httptestRequest()), Polling)
+	s.mu.Lock()
+	s.hb = time.AfterFunc(time.Hour, s.onHeartbeat)
+	due := time.Now().Add(-100 * time.Millisecond) // the timer ran 100 ms late
+	s.hbDue = due
+	s.armPongDeadlineLocked()
+	if got := s.hbDue.Sub(due); got != time.Second {
+		t.Errorf("deadline %v after the due time, want 1s", got)
+	}
+	s.hbDue = time.Now().Add(-900 * time.Millisecond) // 900 ms late: the floor applies
+	s.armPongDeadlineLocked()
+	if left := time.Until(s.hbDue); left < 400*time.Millisecond || left > 500*time.Millisecond {
+		t.Errorf("%v left, want about PingTimeout/2", left)
+	}
+	// The deadline passed; the timer (an hour away) has not fired.
+	s.awaitPong = true
+	s.hbDue = time.Now().Add(-time.Millisecond)
+	s.hb.Reset(time.Hour)
+	s.mu.Unlock()
+
+	rec := httptest.NewRecorder()
+	srv.ServeHTTP(rec, httptest.NewRequest("GET", "/engine.io/?EIO=4&transport=polling&sid="+s.ID(), nil))
+	if rec.Code != 400 || reason != ReasonPingTimeout || srv.Len() != 0 {
+		t.Fatalf("GET after the deadline: %d, reason %q, %d sessions", rec.Code, reason, srv.Len())
+	}
 }
