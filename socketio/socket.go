@@ -462,12 +462,15 @@ func (s *Socket) close(reason DisconnectReason, _ bool) {
 	for _, f := range h.onDisconnecting {
 		f(s, reason)
 	}
-	if s.nsp.srv.cfg.Recovery != nil && reason.Recoverable() {
-		s.nsp.adapter.PersistSession(&Session{SID: s.id, PID: s.pid, Rooms: s.Rooms(), Data: s.Data()})
-	}
+	rooms := s.Rooms()
 	s.nsp.adapter.DelAll(s.id)
 	s.nsp.remove(s)
 	s.client.detach(s)
+	// Persisted only once the socket is gone, so that a restored socket
+	// with the same id cannot lose its rooms to this cleanup.
+	if s.nsp.srv.cfg.Recovery != nil && reason.Recoverable() {
+		s.nsp.adapter.PersistSession(&Session{SID: s.id, PID: s.pid, Rooms: rooms, Data: s.Data()})
+	}
 	for _, f := range h.onDisconnect {
 		f(s, reason)
 	}
