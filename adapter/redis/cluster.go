@@ -113,20 +113,12 @@ type Cluster struct {
 	wg      sync.WaitGroup
 }
 
-// route says what a subscribed channel or pattern carries and for whom.
+// route is a subscribed channel or pattern and what handles its messages,
+// on the subscriber goroutine.
 type route struct {
-	a       *Adapter
-	kind    routeKind
 	pattern bool
+	handle  func(channel string, payload []byte)
 }
-
-type routeKind int
-
-const (
-	routeBroadcast routeKind = iota
-	routeRequest
-	routeResponse
-)
 
 type stats struct {
 	published, dropped, received atomic.Uint64
@@ -199,10 +191,33 @@ func (c *Cluster) Adapter(nsp *socketio.Namespace) socketio.Adapter {
 		return a.MemoryAdapter
 	}
 	c.adapters[nsp.Name()] = a
-	c.routes[a.channel+"*"] = route{a: a, kind: routeBroadcast, pattern: true}
-	c.routes[a.requestChannel] = route{a: a, kind: routeRequest}
-	c.routes[a.responseChannel] = route{a: a, kind: routeResponse}
-	c.routes[a.specificResponseChannel] = route{a: a, kind: routeResponse}
+	c.mu.Unlock()
+	c.addRoutes(map[string]route{
+		a.channel + "*":           {pattern: true, handle: a.onBroadcast},
+		a.requestChannel:          {handle: func(_ string, b []byte) { a.onRequest(b) }},
+		a.responseChannel:         {handle: func(_ string, b []byte) { a.onResponse(b) }},
+		a.specificResponseChannel: {handle: func(_ string, b []byte) { a.onResponse(b) }},
+	})
+	return a
+}
+
+// addRoutes subscribes channels and patterns, starting the subscriber and
+// the publisher on first use. It reports false after Shutdown.
+func (c *Cluster) addRoutes(routes map[string]route) bool {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return false
+	}
+	var chans, pats []string
+	for name, r := range routes {
+		c.routes[name] = r
+		if r.pattern {
+			pats = append(pats, name)
+		} else {
+			chans = append(chans, name)
+		}
+	}
 	ps := c.ps
 	if !c.started {
 		c.started = true
@@ -214,13 +229,16 @@ func (c *Cluster) Adapter(nsp *socketio.Namespace) socketio.Adapter {
 	if ps != nil {
 		// The subscriber subscribes everything in routes on each new
 		// connection; this covers the connection that is already up.
-		ctx, cancel := context.WithTimeout(context.Background(), c.opts.RequestsTimeout)
+		ctx, cancel := context.WithTimeout(c.ctx, c.opts.RequestsTimeout)
 		defer cancel()
-		if err := ps.PSubscribe(ctx, a.channel+"*"); err == nil {
-			_ = ps.Subscribe(ctx, a.requestChannel, a.responseChannel, a.specificResponseChannel)
+		if len(pats) > 0 {
+			_ = ps.PSubscribe(ctx, pats...)
+		}
+		if len(chans) > 0 {
+			_ = ps.Subscribe(ctx, chans...)
 		}
 	}
-	return a
+	return true
 }
 
 // removeAdapter forgets a's channels when its namespace closes.

@@ -130,13 +130,5 @@ func (c *Cluster) dispatch(m *redis.Message) {
 	if !ok {
 		return
 	}
-	payload := []byte(m.Payload)
-	switch r.kind {
-	case routeBroadcast:
-		r.a.onBroadcast(m.Channel, payload)
-	case routeRequest:
-		r.a.onRequest(payload)
-	case routeResponse:
-		r.a.onResponse(payload)
-	}
+	r.handle(m.Channel, []byte(m.Payload))
 }

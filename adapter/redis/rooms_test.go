@@ -1,0 +1,165 @@
+package redisadapter
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/switchboard/switchboard/signaling"
+)
+
+// peer is a signaling client: a Peer that records frames, and its Session.
+type peer struct {
+	mu     sync.Mutex
+	frames []map[string]any
+	s      *signaling.Session
+	id     string
+}
+
+func (p *peer) Send(frame []byte) error {
+	var m map[string]any
+	if err := json.Unmarshal(frame, &m); err != nil {
+		return err
+	}
+	p.mu.Lock()
+	p.frames = append(p.frames, m)
+	p.mu.Unlock()
+	return nil
+}
+
+func (p *peer) Close(error) {}
+
+func (p *peer) find(typ string, f func(map[string]any) bool) map[string]any {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for _, m := range p.frames {
+		if m["type"] == typ && (f == nil || f(m)) {
+			return m
+		}
+	}
+	return nil
+}
+
+func (p *peer) wait(t *testing.T, typ string, f func(map[string]any) bool) map[string]any {
+	t.Helper()
+	var got map[string]any
+	waitFor(t, "frame "+typ, 10*time.Second, func() bool { got = p.find(typ, f); return got != nil })
+	return got
+}
+
+func (p *peer) count(typ string) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	n := 0
+	for _, m := range p.frames {
+		if m["type"] == typ {
+			n++
+		}
+	}
+	return n
+}
+
+func newHub(t *testing.T, n *node, opts RoomsOptions) *signaling.Hub {
+	t.Helper()
+	rooms, err := n.cl.Rooms(opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := signaling.NewHub(signaling.Config{Rooms: rooms, STUNURLs: []string{}, MaxRoomSize: 3})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(h.Close)
+	return h
+}
+
+func joinRoom(t *testing.T, h *signaling.Hub, room, name string) *peer {
+	t.Helper()
+	p := &peer{}
+	s, err := h.Connect(p, signaling.ConnInfo{Host: "localhost", Remote: name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.s = s
+	s.Handle([]byte(fmt.Sprintf(`{"type":"join","room":%q,"name":%q}`, room, name)))
+	j := p.wait(t, "joined", nil)
+	p.id = j["id"].(string)
+	return p
+}
+
+func peerIDs(joined map[string]any) []string {
+	var out []string
+	for _, p := range joined["peers"].([]any) {
+		out = append(out, p.(map[string]any)["id"].(string))
+	}
+	return out
+}
+
+func TestSignalingAcrossNodes(t *testing.T) {
+	_, nodes := cluster(t, 3)
+	fast := RoomsOptions{NodeTTL: 600 * time.Millisecond, HeartbeatInterval: 100 * time.Millisecond}
+	ha, hb, hc := newHub(t, nodes[0], fast), newHub(t, nodes[1], fast), newHub(t, nodes[2], fast)
+
+	p1 := joinRoom(t, ha, "call", "ann")
+	p2 := joinRoom(t, hb, "call", "bob")
+	if ids := peerIDs(p2.find("joined", nil)); len(ids) != 1 || ids[0] != p1.id {
+		t.Fatalf("bob's joined lists %v, want ann %s", ids, p1.id)
+	}
+	p1.wait(t, "peer-joined", func(m map[string]any) bool { return m["id"] == p2.id && m["name"] == "bob" })
+
+	// Offer, answer and candidates across nodes, with the server's "from".
+	p2.s.Handle([]byte(fmt.Sprintf(`{"type":"offer","to":%q,"sdp":"v=0 offer"}`, p1.id)))
+	off := p1.wait(t, "offer", nil)
+	if off["from"] != p2.id || off["sdp"] != "v=0 offer" || off["to"] != nil {
+		t.Fatalf("offer at ann: %v", off)
+	}
+	p1.s.Handle([]byte(fmt.Sprintf(`{"type":"answer","to":%q,"sdp":"v=0 answer"}`, p2.id)))
+	p1.s.Handle([]byte(fmt.Sprintf(`{"type":"candidate","to":%q,"candidate":{"candidate":"c1","sdpMid":"0"}}`, p2.id)))
+	if a := p2.wait(t, "answer", nil); a["from"] != p1.id {
+		t.Fatalf("answer at bob: %v", a)
+	}
+	if c := p2.wait(t, "candidate", nil); c["from"] != p1.id || c["candidate"].(map[string]any)["candidate"] != "c1" {
+		t.Fatalf("candidate at bob: %v", c)
+	}
+	// To a peer that is not in the room.
+	p2.s.Handle([]byte(`{"type":"offer","to":"NOSUCHPEERNOSUCHPEERNOSUCHPEER12","sdp":"v=0"}`))
+	p2.wait(t, "error", func(m map[string]any) bool { return m["code"] == "unknown_peer" })
+
+	// A third peer on a third node; peers listed in join order.
+	p3 := joinRoom(t, hc, "call", "cy")
+	if ids := peerIDs(p3.find("joined", nil)); strings.Join(ids, ",") != p1.id+","+p2.id {
+		t.Fatalf("cy's joined lists %v", ids)
+	}
+	p2.wait(t, "peer-joined", func(m map[string]any) bool { return m["id"] == p3.id })
+	// Room full (MaxRoomSize 3) across nodes.
+	p4 := &peer{}
+	s4, _ := ha.Connect(p4, signaling.ConnInfo{})
+	s4.Handle([]byte(`{"type":"join","room":"call","name":"dan"}`))
+	p4.wait(t, "error", func(m map[string]any) bool { return m["code"] == "room_full" })
+
+	// bob leaves: everyone else hears it once.
+	p2.s.Disconnect()
+	for _, p := range []*peer{p1, p3} {
+		p.wait(t, "peer-left", func(m map[string]any) bool { return m["id"] == p2.id })
+	}
+
+	// cy's node dies (its heartbeat stops): ann hears peer-left within
+	// NodeTTL + HeartbeatInterval.
+	nodes[2].cl.Shutdown(t.Context())
+	start := time.Now()
+	p1.wait(t, "peer-left", func(m map[string]any) bool { return m["id"] == p3.id })
+	t.Logf("peer of a dead node left after %v", time.Since(start))
+	if d := time.Since(start); d > fast.NodeTTL+2*fast.HeartbeatInterval+time.Second {
+		t.Errorf("took %v", d)
+	}
+	time.Sleep(200 * time.Millisecond)
+	if n := p1.count("peer-left"); n != 2 {
+		t.Errorf("ann got %d peer-left, want 2", n)
+	}
+	if n := p1.count("peer-joined"); n != 2 {
+		t.Errorf("ann got %d peer-joined, want 2", n)
+	}
+}
