@@ -102,3 +102,23 @@ func TestNodeGone(t *testing.T) {
 	}
 	t.Logf("node gone from views after %v", time.Since(start))
 }
+
+// TestRedisUnresponsive: Redis stops answering without closing connections
+// (CLIENT PAUSE); the subscriber's ping goes unanswered, the node reports not
+// ready, and recovers when Redis answers again.
+func TestRedisUnresponsive(t *testing.T) {
+	addr := testutil.StartRedis(t)
+	opts := Options{HealthInterval: 200 * time.Millisecond, MinBackoff: 20 * time.Millisecond, MaxBackoff: 100 * time.Millisecond}
+	a := newNode(t, addr, opts)
+	admin := newNode(t, addr, Options{}).rdb
+	if err := admin.Do(context.Background(), "CLIENT", "PAUSE", "1500", "ALL").Err(); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	waitFor(t, "not ready during the pause", 5*time.Second, func() bool { return !a.cl.Ready() })
+	t.Logf("not ready %v into the pause", time.Since(start))
+	waitFor(t, "ready after the pause", 10*time.Second, a.cl.Ready)
+	if d := time.Since(start); d < 1500*time.Millisecond {
+		t.Fatalf("ready again %v into a 1.5 s pause", d)
+	}
+}
