@@ -55,18 +55,12 @@ func (s *Socket) onHeartbeat() {
 
 // armPongDeadlineLocked sets the pong deadline PingTimeout after the ping
 // was due (hbDue), not after this callback ran: a timer that fires late on
-// a loaded machine does not stretch the session's life, so a client that
-// counts pingInterval+pingTimeout from the handshake sees the same deadline
-// as the server. The client keeps at least half of PingTimeout.
+// a loaded machine does not stretch the session's life, so the server's
+// deadline is the one a client computes (pingInterval+pingTimeout after the
+// handshake or the last pong), however late the server runs.
 func (s *Socket) armPongDeadlineLocked() {
-	t := s.srv.cfg.PingTimeout
-	now := time.Now()
-	due := s.hbDue.Add(t)
-	if floor := now.Add(t / 2); due.Before(floor) {
-		due = floor
-	}
-	s.hbDue = due
-	s.hb.Reset(due.Sub(now))
+	s.hbDue = s.hbDue.Add(s.srv.cfg.PingTimeout)
+	s.hb.Reset(time.Until(s.hbDue))
 }
 
 // expiredLocked closes the session if its pong deadline has passed but the

@@ -586,8 +586,8 @@ func packetMessage(s string) packet.Packet {
 	return packet.Packet{Type: packet.Message, Data: []byte(s)}
 }
 
-// TestPongDeadline: the pong deadline counts from when the ping was due,
-// with at least half of PingTimeout left; a request after the deadline finds
+// TestPongDeadline: the pong deadline counts from when the ping was due;
+// a request after the deadline finds
 // the session closed even if the timer has not run yet.
 func TestPongDeadline(t *testing.T) {
 	var reason Reason
@@ -605,11 +605,6 @@ func TestPongDeadline(t *testing.T) {
 	s.armPongDeadlineLocked()
 	if got := s.hbDue.Sub(due); got != time.Second {
 		t.Errorf("deadline %v after the due time, want 1s", got)
-	}
-	s.hbDue = time.Now().Add(-900 * time.Millisecond) // 900 ms late: the floor applies
-	s.armPongDeadlineLocked()
-	if left := time.Until(s.hbDue); left < 400*time.Millisecond || left > 500*time.Millisecond {
-		t.Errorf("%v left, want about PingTimeout/2", left)
 	}
 	// The deadline passed; the timer (an hour away) has not fired.
 	s.awaitPong = true
