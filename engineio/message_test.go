@@ -94,7 +94,7 @@ func BenchmarkBroadcastPolling(b *testing.B) {
 	const n = 1000
 	socks := make([]*Socket, n)
 	for i := range socks {
-		socks[i] = srv.newSocket(handshakeRequest(httptestRequest()), Polling)
+		socks[i] = srv.openSession(handshakeRequest(httptestRequest()), nil)
 	}
 	m := NewMessage([]byte(`42["event","a message of a realistic size for chat"]`), false)
 	b.ReportAllocs()

@@ -27,17 +27,11 @@ var (
 // answered at once with the open packet (and whatever the Handler sent from
 // OnOpen).
 func (srv *Server) handshakePolling(w http.ResponseWriter, r *http.Request) {
-	s := srv.newSocket(handshakeRequest(r), Polling)
+	s := srv.openSession(handshakeRequest(r), nil)
 	if s == nil {
 		writeRequestError(w, reqErr(CodeBadRequest, "server shutting down"))
 		return
 	}
-	s.mu.Lock()
-	open := srv.openPacket(s)
-	s.queue = append(s.queue, open)
-	s.startHeartbeatLocked()
-	s.mu.Unlock()
-	srv.h.OnOpen(s)
 	s.servePoll(w, r)
 }
 

@@ -146,17 +146,42 @@ func handshakeRequest(r *http.Request) *http.Request {
 	return req
 }
 
-// newSocket creates and registers a session for the handshake request req
-// (a handshakeRequest copy). It returns nil when the server is shutting
+// openSession creates and registers a session for the handshake request
+// req (a handshakeRequest copy), on polling or, when ws is not nil, on that
+// WebSocket, and calls OnOpen. It returns nil when the server is shutting
 // down.
-func (srv *Server) newSocket(req *http.Request, t Transport) *Socket {
-	s := &Socket{srv: srv, id: newID(), req: req, transport: t}
+//
+// The open packet is queued (polling) or sent (WebSocket) and the heartbeat
+// started under s.mu, so no close can interleave; recvMu is held across
+// OnOpen, so that OnClose, even for a close that happens meanwhile, comes
+// after it.
+func (srv *Server) openSession(req *http.Request, ws *wsTransport) *Socket {
+	s := &Socket{srv: srv, id: newID(), req: req, transport: Polling}
+	if ws != nil {
+		s.transport, s.ws, ws.s = WebSocket, ws, s
+	}
+	s.recvMu.Lock()
+	s.mu.Lock()
 	srv.mu.Lock()
-	defer srv.mu.Unlock()
 	if srv.closing {
+		srv.mu.Unlock()
+		s.mu.Unlock()
+		s.recvMu.Unlock()
 		return nil
 	}
 	srv.sessions[s.id] = s
+	srv.mu.Unlock()
+	open := srv.openPacket(s)
+	if ws != nil {
+		_ = ws.send(open) // a failure shows up as the connection's OnClose
+	} else {
+		s.queue = append(s.queue, open)
+	}
+	s.startHeartbeatLocked()
+	s.mu.Unlock()
+	srv.h.OnOpen(s)
+	s.recvMu.Unlock()
+	s.notifyClose()
 	return s
 }
 

@@ -452,7 +452,7 @@ func TestCloseFromOnMessage(t *testing.T) {
 		defer cancel()
 		_ = srv.Shutdown(ctx) // the closed session waits for a poll that never comes
 	}()
-	s := srv.newSocket(handshakeRequest(httptestRequest()), Polling)
+	s := srv.openSession(handshakeRequest(httptestRequest()), nil)
 	s.onPacket(packetMessage("a"))
 	s.onPacket(packetMessage("b")) // after close: dropped
 	mu.Lock()
@@ -597,9 +597,8 @@ func TestPongDeadline(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer srv.Shutdown(context.Background())
-	s := srv.newSocket(handshakeRequest(httptestRequest()), Polling)
+	s := srv.openSession(handshakeRequest(httptestRequest()), nil)
 	s.mu.Lock()
-	s.hb = time.AfterFunc(time.Hour, s.onHeartbeat)
 	due := time.Now().Add(-100 * time.Millisecond) // the timer ran 100 ms late
 	s.hbDue = due
 	s.armPongDeadlineLocked()
@@ -616,5 +615,36 @@ func TestPongDeadline(t *testing.T) {
 	srv.ServeHTTP(rec, httptest.NewRequest("GET", "/engine.io/?EIO=4&transport=polling&sid="+s.ID(), nil))
 	if rec.Code != 400 || reason != ReasonPingTimeout || srv.Len() != 0 {
 		t.Fatalf("GET after the deadline: %d, reason %q, %d sessions", rec.Code, reason, srv.Len())
+	}
+}
+
+// TestCloseInOnOpen: a session closed from OnOpen still gets OnOpen first
+// and OnClose after it returns; a polling client receives the handshake and
+// the close packet together.
+func TestCloseInOnOpen(t *testing.T) {
+	var order []string
+	cfg := quietConfig()
+	cfg.Handler = HandlerFuncs{
+		Open: func(s *Socket) {
+			_ = s.Send([]byte("welcome"), false)
+			_ = s.Close()
+			order = append(order, "open")
+		},
+		Close: func(s *Socket, reason Reason, err error) { order = append(order, "close") },
+	}
+	srv, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Shutdown(context.Background())
+	rec := httptest.NewRecorder()
+	srv.ServeHTTP(rec, httptest.NewRequest("GET", "/engine.io/?EIO=4&transport=polling", nil))
+	body := rec.Body.String()
+	parseOpen(t, body)
+	if !strings.HasSuffix(body, "\x1e4welcome\x1e1") {
+		t.Fatalf("handshake response %q", body)
+	}
+	if strings.Join(order, ",") != "open,close" || srv.Len() != 0 {
+		t.Fatalf("order %v, %d sessions", order, srv.Len())
 	}
 }

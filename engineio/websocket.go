@@ -92,19 +92,11 @@ func (t *wsTransport) OnOpen(c *websocket.Conn) {
 		t.s.attachProbe(t)
 		return
 	}
-	s := t.srv.newSocket(t.req, WebSocket)
+	req := t.req
 	t.req = nil
-	if s == nil {
+	if t.srv.openSession(req, t) == nil {
 		_ = c.Close(websocket.StatusGoingAway, "server shutting down")
-		return
 	}
-	t.s = s
-	s.mu.Lock()
-	s.ws = t
-	_ = t.send(t.srv.openPacket(s))
-	s.startHeartbeatLocked()
-	s.mu.Unlock()
-	t.srv.h.OnOpen(s)
 }
 
 // OnMessage implements websocket.Handler.
