@@ -3,11 +3,10 @@ package sioservice
 import (
 	"bytes"
 	"context"
-	"fmt"
+	"github.com/switchboard/switchboard/internal/leakcheck"
 	"net/http"
 	"net/http/httptest"
 	"os"
-	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -16,26 +15,7 @@ import (
 	"github.com/switchboard/switchboard/socketio"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	if code == 0 {
-		deadline := time.Now().Add(5 * time.Second)
-		for {
-			buf := make([]byte, 1<<20)
-			st := string(buf[:runtime.Stack(buf, true)])
-			if !strings.Contains(st, "switchboard/socketio.(*client).run") {
-				break
-			}
-			if time.Now().After(deadline) {
-				fmt.Fprintln(os.Stderr, "leaked handler goroutines:\n", st)
-				code = 1
-				break
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(leakcheck.Run(m)) }
 
 type msg struct {
 	data   []byte
