@@ -16,7 +16,7 @@ function eq(got, want, what) {
   const g = JSON.stringify(got), w = JSON.stringify(want);
   if (g !== w) fail(`${what}: got ${g}, want ${w}`);
 }
-function once(socket, ev, ms = 5000) {
+function once(socket, ev, ms = 15000) {
   return new Promise((resolve, reject) => {
     const t = setTimeout(() => reject(new Error(`timeout waiting for ${ev}`)), ms);
     socket.once(ev, (...args) => { clearTimeout(t); resolve(args); });

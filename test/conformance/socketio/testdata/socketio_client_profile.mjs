@@ -14,7 +14,7 @@ const fail = (m) => { throw new Error(m); };
 const eq = (got, want, what) => {
   if (JSON.stringify(got) !== JSON.stringify(want)) fail(`${what}: got ${JSON.stringify(got)}, want ${JSON.stringify(want)}`);
 };
-const once = (em, ev, ms = 5000) => new Promise((resolve, reject) => {
+const once = (em, ev, ms = 15000) => new Promise((resolve, reject) => {
   const t = setTimeout(() => reject(new Error("timeout waiting for " + ev)), ms);
   em.once(ev, (...a) => { clearTimeout(t); resolve(a); });
 });
