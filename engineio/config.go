@@ -43,7 +43,8 @@ type Config struct {
 	// in whole milliseconds).
 	PingInterval time.Duration
 	// PingTimeout is how long the server waits for the pong that answers a
-	// ping before closing the session with ReasonPingTimeout. Default 20 s.
+	// ping, counted from when the ping was due, before closing the session
+	// with ReasonPingTimeout. Default 20 s.
 	PingTimeout time.Duration
 	// UpgradeTimeout bounds an upgrade from polling to WebSocket: a probe
 	// WebSocket that has not completed it in time is closed and the session
@@ -82,7 +83,9 @@ type Config struct {
 	// shared with the rest of the program (and serving its listener with
 	// Serve, for the event-loop memory profile). Default: the Server makes
 	// its own from websocket.Config{MaxMessageSize: MaxPayload, CheckOrigin:
-	// the CORS policy}, and shuts it down in Shutdown.
+	// the CORS policy}, and shuts it down in Shutdown. A shared server's
+	// MaxMessageSize should be at least MaxPayload: it closes larger
+	// messages (1009) before the session sees them.
 	WebSocket *websocket.Server
 
 	// Logger receives session-level logs. Default slog.Default().

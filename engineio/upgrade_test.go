@@ -159,7 +159,7 @@ func TestUpgradeWhileClosing(t *testing.T) {
 // arriving there keep the session alive.
 func TestHeartbeatAfterUpgrade(t *testing.T) {
 	cfg := quietConfig()
-	cfg.PingInterval, cfg.PingTimeout = 50*time.Millisecond, time.Second
+	cfg.PingInterval, cfg.PingTimeout = 50*time.Millisecond, 3*time.Second
 	h := newHarness(t, cfg, false)
 	sid := h.open()
 	c := h.mustDial("EIO=4&transport=websocket&sid=" + sid)
