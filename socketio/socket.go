@@ -150,6 +150,10 @@ func (s *Socket) Namespace() *Namespace { return s.nsp }
 // a fresh copy.
 func (s *Socket) Handshake() Handshake { return newHandshake(s.client.req, s.auth, s.issued) }
 
+// Request is the HTTP request that opened the socket's Engine.IO session (nil
+// when the transport gave none). Treat it as read-only.
+func (s *Socket) Request() *http.Request { return s.client.req }
+
 // ConnID is the id of the Engine.IO session that carries the socket.
 func (s *Socket) ConnID() string { return s.client.conn.ID() }
 
