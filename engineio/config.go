@@ -63,6 +63,11 @@ type Config struct {
 	// (websocket.Config.WriteBufferLimit). Default 4 MiB.
 	WriteQueueLimit int
 
+	// HTTPCompressionThreshold: polling responses of at least this many
+	// bytes are gzip-compressed for clients that accept it. Default 1024
+	// (the reference's); negative disables compression.
+	HTTPCompressionThreshold int
+
 	// Transports lists the transports clients may use. Default: polling and
 	// websocket. Upgrades are offered only to websocket, when it is listed.
 	Transports []Transport
@@ -147,6 +152,9 @@ func (c Config) withDefaults() (Config, error) {
 		case *d.v < 0:
 			return c, fmt.Errorf("engineio: Config.%s %d is negative", d.name, *d.v)
 		}
+	}
+	if c.HTTPCompressionThreshold == 0 {
+		c.HTTPCompressionThreshold = DefaultHTTPCompressionThreshold
 	}
 	if len(c.Transports) == 0 {
 		c.Transports = []Transport{Polling, WebSocket}

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strconv"
 
 	"github.com/switchboard/switchboard/engineio/packet"
 )
@@ -93,12 +92,7 @@ func (s *Socket) servePoll(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	h := w.Header()
-	h.Set("Content-Type", "text/plain; charset=UTF-8")
-	h.Set("Content-Length", strconv.Itoa(len(body)))
-	h.Set("Cache-Control", "no-store")
-	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(body)
+	s.srv.writePollBody(w, r, body)
 }
 
 // serveData reads a POST and hands its packets to the session, in order.

@@ -26,6 +26,8 @@ type Server struct {
 	log *slog.Logger
 	ws  wsUpgrader
 
+	gzipPool sync.Pool // *gzip.Writer for polling responses
+
 	// Control packets, encoded once.
 	ping, pongProbe, noop, closePkt *Message
 

@@ -1,6 +1,7 @@
 package engineio
 
 import (
+	"compress/gzip"
 	"context"
 	"errors"
 	"io"
@@ -23,7 +24,7 @@ func TestConfigDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	if cfg.PingInterval != 25*time.Second || cfg.PingTimeout != 20*time.Second || cfg.UpgradeTimeout != 10*time.Second ||
-		cfg.MaxPayload != 1e6 || cfg.WriteQueueLimit != 4<<20 || cfg.Logger == nil ||
+		cfg.MaxPayload != 1e6 || cfg.WriteQueueLimit != 4<<20 || cfg.HTTPCompressionThreshold != 1024 || cfg.Logger == nil ||
 		len(cfg.Transports) != 2 {
 		t.Fatalf("defaults: %+v", cfg)
 	}
@@ -646,5 +647,57 @@ func TestCloseInOnOpen(t *testing.T) {
 	}
 	if strings.Join(order, ",") != "open,close" || srv.Len() != 0 {
 		t.Fatalf("order %v, %d sessions", order, srv.Len())
+	}
+}
+
+func TestPollingCompression(t *testing.T) {
+	for _, tt := range []struct {
+		name      string
+		threshold int
+		accept    string
+		size      int
+		gzip      bool
+	}{
+		{"large, gzip accepted", 0, "gzip, deflate", 2000, true},
+		{"below threshold", 0, "gzip", 500, false},
+		{"not accepted", 0, "", 2000, false},
+		{"refused with q=0", 0, "gzip;q=0, deflate", 2000, false},
+		{"disabled", -1, "gzip", 2000, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := quietConfig()
+			cfg.HTTPCompressionThreshold = tt.threshold
+			h := newHarness(t, cfg, false)
+			sid := h.open()
+			s := h.rec.next(t, "open").s
+			_ = s.Send([]byte(strings.Repeat("a", tt.size)), false)
+			// A raw transport, so that gzip is not undone by the client.
+			tr := &http.Transport{DisableCompression: true}
+			defer tr.CloseIdleConnections()
+			req, _ := http.NewRequest("GET", h.url+"?EIO=4&transport=polling&sid="+sid, nil)
+			if tt.accept != "" {
+				req.Header.Set("Accept-Encoding", tt.accept)
+			}
+			resp, err := tr.RoundTrip(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			var r io.Reader = resp.Body
+			if got := resp.Header.Get("Content-Encoding") == "gzip"; got != tt.gzip {
+				t.Fatalf("gzip %v, want %v", got, tt.gzip)
+			}
+			if tt.gzip {
+				zr, err := gzip.NewReader(resp.Body)
+				if err != nil {
+					t.Fatal(err)
+				}
+				r = zr
+			}
+			body, err := io.ReadAll(r)
+			if err != nil || string(body) != "4"+strings.Repeat("a", tt.size) {
+				t.Fatalf("body of %d bytes, err %v", len(body), err)
+			}
+		})
 	}
 }
