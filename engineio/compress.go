@@ -57,12 +57,14 @@ func (srv *Server) writePollBody(w http.ResponseWriter, r *http.Request, body []
 	h := w.Header()
 	h.Set("Content-Type", "text/plain; charset=UTF-8")
 	h.Set("Cache-Control", "no-store")
-	if t := srv.cfg.HTTPCompressionThreshold; t > 0 && len(body) >= t && acceptsGzip(r) {
-		if z := srv.gzipBody(body); z != nil {
-			h.Set("Content-Encoding", "gzip")
-			body = z
-		}
+	if t := srv.cfg.HTTPCompressionThreshold; t > 0 && len(body) >= t {
 		h.Add("Vary", "Accept-Encoding")
+		if acceptsGzip(r) {
+			if z := srv.gzipBody(body); z != nil {
+				h.Set("Content-Encoding", "gzip")
+				body = z
+			}
+		}
 	}
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(http.StatusOK)
