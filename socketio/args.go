@@ -86,12 +86,7 @@ func (a Args) Bytes(i int) ([]byte, bool) {
 
 // String returns argument i when it is a JSON string.
 func (a Args) String(i int) (string, bool) {
-	var s string
-	raw := a.Raw(i)
-	if len(raw) == 0 || raw[0] != '"' || json.Unmarshal(raw, &s) != nil {
-		return "", false
-	}
-	return s, true
+	return packet.UnquoteString(a.Raw(i))
 }
 
 // Values returns the arguments as values that Emit sends exactly as they were

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"unicode/utf8"
 )
 
 // reservedEvents may not be used as event names: the reference parser rejects
@@ -18,6 +19,30 @@ func IsReservedEvent(name string) bool {
 		}
 	}
 	return false
+}
+
+// UnquoteString decodes the JSON string raw. A string without escapes, the
+// usual event name, is decoded without going through encoding/json.
+func UnquoteString(raw []byte) (string, bool) {
+	if len(raw) < 2 || raw[0] != '"' || raw[len(raw)-1] != '"' {
+		return "", false
+	}
+	body := raw[1 : len(raw)-1]
+	plain := utf8.Valid(body)
+	for _, c := range body {
+		if c == '\\' || c == '"' || c < 0x20 {
+			plain = false
+			break
+		}
+	}
+	if plain {
+		return string(body), true
+	}
+	var s string
+	if json.Unmarshal(raw, &s) != nil {
+		return "", false
+	}
+	return s, true
 }
 
 func invalid(reason string) error { return fmt.Errorf("%w: %s", ErrInvalid, reason) }
@@ -165,11 +190,8 @@ func payloadValid(t Type, data []byte) bool {
 		first := elems[0]
 		switch {
 		case first[0] == '"':
-			var name string
-			if json.Unmarshal(first, &name) != nil {
-				return false
-			}
-			return !IsReservedEvent(name)
+			name, ok := UnquoteString(first)
+			return ok && !IsReservedEvent(name)
 		case first[0] == '-' || (first[0] >= '0' && first[0] <= '9'):
 			return true
 		}

@@ -235,3 +235,26 @@ func TestPlaceholderIgnoredInPlainEvent(t *testing.T) {
 		t.Fatalf("got %v %v", p, err)
 	}
 }
+
+func TestUnquoteString(t *testing.T) {
+	tests := []struct {
+		in   string
+		want string
+		ok   bool
+	}{
+		{`"message"`, "message", true},
+		{`""`, "", true},
+		{`"a\"b"`, `a"b`, true},
+		{`"\u0063onnect"`, "connect", true},
+		{`"é"`, "é", true},
+		{"\"a\xffb\"", "a\ufffdb", true},
+		{`1`, "", false},
+		{`"`, "", false},
+	}
+	for _, tt := range tests {
+		got, ok := UnquoteString([]byte(tt.in))
+		if got != tt.want || ok != tt.ok {
+			t.Errorf("UnquoteString(%q) = %q %v, want %q %v", tt.in, got, ok, tt.want, tt.ok)
+		}
+	}
+}
