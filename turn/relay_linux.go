@@ -468,12 +468,9 @@ func rawFd(nc net.Conn) int {
 // writeNonblock writes b to a non-blocking socket once.
 func writeNonblock(fd int, b []byte) (int, error) {
 	for {
-		n, err := unix.Write(fd, b)
+		n, err := udpio.Write(fd, b)
 		if err == unix.EINTR {
 			continue
-		}
-		if n < 0 {
-			n = 0
 		}
 		return n, err
 	}

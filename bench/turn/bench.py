@@ -18,6 +18,7 @@ Run from the repository root; it builds bench/turn/turnserve itself.
 import argparse, json, os, re, shutil, signal, socket, statistics, subprocess, sys, tempfile, threading, time
 
 HOST = "127.0.0.1"
+OURS_FLAGS = os.environ.get("TURNSERVE_FLAGS", "").split()
 USER, PASS, REALM = "alice", "secret", "bench"
 CLK = os.sysconf("SC_CLK_TCK")
 
@@ -87,7 +88,7 @@ def wait_binding(port, timeout=10):
 
 def start_ours(binary, port, tmp):
     cmd = [binary, "-listen", f"{HOST}:{port}", "-relay-ip", HOST, "-realm", REALM,
-           "-user", f"{USER}={PASS}", "-allow-peer", "127.0.0.0/8", "-quota", "-1", "-bitrate", "-1"]
+           "-user", f"{USER}={PASS}", "-allow-peer", "127.0.0.0/8", "-quota", "-1", "-bitrate", "-1"] + OURS_FLAGS
     return subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=open(os.path.join(tmp, "ours.log"), "w"))
 
 

@@ -46,6 +46,7 @@ func run() error {
 	quota := flag.Int("quota", -1, "allocations per user and per IP (-1: unlimited)")
 	bitrate := flag.Int("bitrate", -1, "bytes/s per allocation (-1: no cap)")
 	verbose := flag.Bool("v", false, "debug logs")
+	loops := flag.Int("loops", 0, "relay loops and UDP sockets (0: GOMAXPROCS)")
 	cpuProfile := flag.String("cpuprofile", "", "write a CPU profile here until exit")
 	flag.Var(&users, "user", "NAME=PASS (repeatable)")
 	flag.Var(&allow, "allow-peer", "CIDR (repeatable)")
@@ -63,6 +64,8 @@ func run() error {
 		IPQuota:        *quota,
 		MaxAllocations: -1,
 		MaxBitrate:     *bitrate,
+		RelayLoops:     *loops,
+		UDPSockets:     *loops,
 		Logger:         slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})),
 	}
 	ip, err := netip.ParseAddr(*relayIP)

@@ -135,7 +135,10 @@ func mmsg(trap uintptr, fd int, hdrs []unix.Mmsghdr, flags int) (int, error) {
 		return 0, nil
 	}
 	for {
-		r, _, e := unix.Syscall6(trap, uintptr(fd), uintptr(unsafe.Pointer(&hdrs[0])), uintptr(len(hdrs)), uintptr(flags), 0, 0)
+		// RawSyscall: the call never blocks (MSG_DONTWAIT), and
+		// entersyscall would wake sysmon from its idle sleep on every
+		// packet of a quiet server, which costs two context switches.
+		r, _, e := unix.RawSyscall6(trap, uintptr(fd), uintptr(unsafe.Pointer(&hdrs[0])), uintptr(len(hdrs)), uintptr(flags), 0, 0)
 		if e == unix.EINTR {
 			continue
 		}
@@ -154,7 +157,7 @@ func SendTo(fd int, p []byte, sa *Sockaddr) error {
 		base = unsafe.Pointer(&p[0])
 	}
 	for {
-		_, _, e := unix.Syscall6(unix.SYS_SENDTO, uintptr(fd), uintptr(base), uintptr(len(p)),
+		_, _, e := unix.RawSyscall6(unix.SYS_SENDTO, uintptr(fd), uintptr(base), uintptr(len(p)), // non-blocking; see mmsg
 			unix.MSG_DONTWAIT, uintptr(unsafe.Pointer(&sa.raw)), uintptr(sa.len))
 		if e == unix.EINTR {
 			continue
@@ -210,4 +213,23 @@ func encodeSockaddr(rsa *unix.RawSockaddrInet6, ap netip.AddrPort, v6 bool) uint
 // Set encodes ap into sa in place for a socket of the given family.
 func (sa *Sockaddr) Set(ap netip.AddrPort, v6 bool) {
 	sa.len = encodeSockaddr(&sa.raw, ap, v6)
+}
+
+// Write writes b to a non-blocking descriptor once (see mmsg for why it is
+// a raw system call).
+func Write(fd int, b []byte) (int, error) {
+	var base unsafe.Pointer
+	if len(b) > 0 {
+		base = unsafe.Pointer(&b[0])
+	}
+	for {
+		r, _, e := unix.RawSyscall(unix.SYS_WRITE, uintptr(fd), uintptr(base), uintptr(len(b)))
+		if e == unix.EINTR {
+			continue
+		}
+		if e != 0 {
+			return 0, e
+		}
+		return int(r), nil
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 	"syscall"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -101,12 +102,14 @@ func (p *Poller) Wait(f func(token uint64)) error {
 // collect is the RawConn.Read callback: epoll_wait without blocking; false
 // (nothing ready) parks the goroutine in the runtime's poller.
 func (p *Poller) collect(fd uintptr) bool {
-	n, err := unix.EpollWait(int(fd), p.evs, 0)
-	if err == unix.EINTR || (err == nil && n == 0) {
+	// A zero timeout never blocks, so a raw system call (see mmsg).
+	r, _, e := unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, fd, uintptr(unsafe.Pointer(&p.evs[0])), uintptr(len(p.evs)), 0, 0, 0)
+	n := int(r)
+	if e == unix.EINTR || (e == 0 && n == 0) {
 		return false
 	}
-	if err != nil {
-		p.err = fmt.Errorf("udpio: epoll_wait: %w", err)
+	if e != 0 {
+		p.err = fmt.Errorf("udpio: epoll_wait: %w", e)
 		return true
 	}
 	for i := 0; i < n; i++ {
