@@ -46,6 +46,15 @@
 // client's pending GET. A client that does not keep up is disconnected with
 // ErrSlowConsumer rather than allowed to grow memory.
 //
+// # Heartbeat and limits
+//
+// The server pings every PingInterval after the handshake or the last pong
+// and closes a session whose pong is not back PingTimeout after the ping
+// was due (ReasonPingTimeout); both are configurable down to a millisecond.
+// A POST body or WebSocket message over MaxPayload closes the session (HTTP
+// 413 for a POST). Polling responses of HTTPCompressionThreshold bytes and
+// more are gzipped for clients that accept it.
+//
 // # Closing
 //
 // Every close path removes the session: the client's close packet or
