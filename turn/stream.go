@@ -3,6 +3,7 @@ package turn
 import (
 	"crypto/tls"
 	"errors"
+	"io"
 	"net"
 	"net/netip"
 	"sync"
@@ -268,8 +269,14 @@ func addrPort(a net.Addr) netip.AddrPort {
 func (c *streamConn) readLoop() {
 	buf := make([]byte, streamReadInit)
 	have := 0
+	var r io.Reader = c.c
+	if c.ft.proto == transportTCP {
+		if rr := newRawReader(c.c); rr != nil {
+			r = rr
+		}
+	}
 	for {
-		n, err := c.c.Read(buf[have:])
+		n, err := r.Read(buf[have:])
 		have += n
 		off := 0
 		for {

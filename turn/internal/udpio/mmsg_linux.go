@@ -233,3 +233,23 @@ func Write(fd int, b []byte) (int, error) {
 		return int(r), nil
 	}
 }
+
+// Read reads from a non-blocking descriptor once (see mmsg for why it is a
+// raw system call). It returns unix.EAGAIN when nothing is there, and 0,
+// nil at end of stream.
+func Read(fd int, b []byte) (int, error) {
+	var base unsafe.Pointer
+	if len(b) > 0 {
+		base = unsafe.Pointer(&b[0])
+	}
+	for {
+		r, _, e := unix.RawSyscall(unix.SYS_READ, uintptr(fd), uintptr(base), uintptr(len(b)))
+		if e == unix.EINTR {
+			continue
+		}
+		if e != 0 {
+			return 0, e
+		}
+		return int(r), nil
+	}
+}
