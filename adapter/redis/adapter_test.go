@@ -252,3 +252,26 @@ func TestBroadcastWithAck(t *testing.T) {
 		t.Fatal("excepted socket got the vote")
 	}
 }
+
+func TestSocketIDs(t *testing.T) {
+	_, nodes := cluster(t, 3)
+	ca, cb, cc := connect(t, nodes[0]), connect(t, nodes[1]), connect(t, nodes[2])
+	socket(t, nodes[1], cb).Join("r")
+	socket(t, nodes[2], cc).Join("r")
+	ad := nodes[0].nsp().Adapter().(*Adapter)
+	ids, err := ad.SocketIDs(context.Background(), socketio.BroadcastOptions{Rooms: []string{"r"}})
+	slices.Sort(ids)
+	want := []string{cb.sid, cc.sid}
+	slices.Sort(want)
+	if err != nil || !slices.Equal(ids, want) {
+		t.Fatalf("ids in r: %v %v, want %v", ids, err, want)
+	}
+	ids, err = ad.SocketIDs(context.Background(), socketio.BroadcastOptions{})
+	if err != nil || len(ids) != 3 || !slices.Contains(ids, ca.sid) {
+		t.Fatalf("all ids: %v %v", ids, err)
+	}
+	ids, err = ad.SocketIDs(context.Background(), socketio.BroadcastOptions{Rooms: []string{"r"}, Except: []string{cb.sid}})
+	if err != nil || len(ids) != 1 || ids[0] != cc.sid {
+		t.Fatalf("ids in r except b: %v %v", ids, err)
+	}
+}

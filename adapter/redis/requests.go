@@ -26,6 +26,7 @@ type pending struct {
 	mu      sync.Mutex
 	got     int
 	sockets []socketio.SocketInfo
+	ids     []string
 	rooms   []string
 	answers []socketio.Args
 	done    chan struct{}
@@ -47,6 +48,12 @@ func (p *pending) add(r *wire.Response) {
 			p.sockets = append(p.sockets, socketio.SocketInfo{ID: s.ID, Handshake: decodeHandshake(s.Handshake),
 				Rooms: s.Rooms, Data: rawOrNull(s.Data)})
 		}
+	case wire.Sockets:
+		var ids []string
+		if json.Unmarshal(r.Sockets, &ids) != nil {
+			return
+		}
+		p.ids = append(p.ids, ids...)
 	case wire.AllRooms:
 		if r.Rooms == nil {
 			return
@@ -149,6 +156,36 @@ func (a *Adapter) FetchSockets(ctx context.Context, opts socketio.BroadcastOptio
 		return nil, err
 	}
 	return append(local, p.sockets...), nil
+}
+
+// SocketIDs returns the ids of the sockets of every node in any of
+// opts.Rooms (all sockets when empty), without their handshakes and data: a
+// cheap cluster-wide count, for example of a room's members. It uses the
+// SOCKETS request (type 0), which Node.js adapters answer too. Requests with
+// opts.Except go through FetchSockets, as SOCKETS carries rooms only.
+func (a *Adapter) SocketIDs(ctx context.Context, opts socketio.BroadcastOptions) ([]string, error) {
+	if len(opts.Except) > 0 {
+		infos, err := a.FetchSockets(ctx, opts)
+		ids := make([]string, len(infos))
+		for i, info := range infos {
+			ids[i] = info.ID
+		}
+		return ids, err
+	}
+	ids := a.MemoryAdapter.Sockets(opts)
+	if opts.Local {
+		return ids, nil
+	}
+	n := a.others(ctx)
+	if n <= 0 {
+		return ids, nil
+	}
+	p, err := a.request(ctx, &wire.Request{Type: wire.Sockets, Rooms: dedupe(opts.Rooms)}, n)
+	if err != nil {
+		return nil, err
+	}
+	slices.Sort(p.ids)
+	return append(ids, slices.Compact(p.ids)...), nil
 }
 
 // AllRooms returns the rooms of every node (socket.io's adapter.allRooms).

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	redisadapter "github.com/switchboard/switchboard/adapter/redis"
 	"github.com/switchboard/switchboard/internal/testutil"
 	"github.com/switchboard/switchboard/socketio"
 )
@@ -174,6 +175,13 @@ func TestMixedCluster(t *testing.T) {
 				t.Errorf("Node socket data %s", d)
 			}
 		}
+	}
+
+	// Socket ids only (SOCKETS request), answered by Node.js too.
+	idsR, err := g2.nsp().Adapter().(*redisadapter.Adapter).SocketIDs(context.Background(), socketio.BroadcastOptions{Rooms: []string{"r"}})
+	slices.Sort(idsR)
+	if err != nil || !slices.Equal(idsR, want) {
+		t.Fatalf("SocketIDs(r) = %v %v, want %v", idsR, err, want)
 	}
 
 	// Server-side emit both ways.
