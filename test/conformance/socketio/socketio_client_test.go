@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net"
@@ -45,14 +46,22 @@ func serveProfile(t *testing.T, name string) string {
 	served := make(chan error, 1)
 	go func() { served <- ws.Serve(ln, e.mux) }()
 	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		// Sessions the client abandoned mid-handshake (a namespace refused
+		// before the polling handshake completed) would only end with their
+		// heartbeat; engineio's Shutdown closes them by force once ctx ends
+		// and reports ctx's error. That is the expected path here.
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 		defer cancel()
 		for _, sd := range shutdowns {
-			if err := sd(ctx); err != nil {
+			// socketio's own Shutdown (prefix "socketio:") must always
+			// finish in time: it only waits for handlers.
+			if err := sd(ctx); err != nil && (!errors.Is(err, context.DeadlineExceeded) || strings.Contains(err.Error(), "socketio:")) {
 				t.Errorf("shutdown: %v", err)
+			} else if err != nil {
+				t.Logf("shutdown: %v (abandoned sessions closed by force)", err)
 			}
 		}
-		ws.Shutdown(ctx)
+		ws.Shutdown(context.Background())
 		<-served
 	})
 	return "http://" + ln.Addr().String()
