@@ -6,7 +6,8 @@
 #   make build   build bin/switchboard
 #   make run     run the server on its defaults (same as `go run ./cmd/switchboard`)
 #
-# Steps run in order and stop at the first failure. Tunables:
+# Steps run in order; a failing step does not stop the later ones (one CI run
+# shows every problem), but makes `make test` fail. Tunables:
 #   PKGS (./...), GOTEST_TIMEOUT (12m), GOTEST_FLAGS (extra go test flags, e.g. -v or -run=X),
 #   FUZZTIME (3s a target), FUZZ_BUDGET (120 s of fuzzing in all).
 
@@ -30,12 +31,15 @@ GOFILES_CMD := find . \( -name node_modules -o -path './.*' -o -name testdata \)
 .PHONY: test deps fmt-check vet staticcheck gotest fuzz build run clean
 
 test:
-	@start=$$(date +%s); \
+	@start=$$(date +%s); failed=""; \
 	for step in deps fmt-check vet staticcheck gotest fuzz; do \
-		echo "== make $$step"; \
-		$(MAKE) --no-print-directory $$step; \
+		echo "== make $$step"; t0=$$(date +%s); \
+		$(MAKE) --no-print-directory $$step || failed="$$failed $$step"; \
+		echo "== make $$step: $$(( $$(date +%s) - t0 ))s"; \
 	done; \
-	echo "== make test: all steps passed in $$(( $$(date +%s) - start ))s"
+	took=$$(( $$(date +%s) - start )); \
+	if [ -n "$$failed" ]; then echo "== make test: FAILED:$$failed (in $${took}s)"; exit 1; fi; \
+	echo "== make test: all steps passed in $${took}s"
 
 deps:
 	scripts/deps.sh
