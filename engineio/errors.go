@@ -78,14 +78,14 @@ func (c ErrorCode) String() string {
 	return "ErrorCode(" + strconv.Itoa(int(c)) + ")"
 }
 
-// RequestError is a rejected HTTP request: the code sent to the client and
+// requestError is a rejected HTTP request: the code sent to the client and
 // the detail kept for logs.
-type RequestError struct {
+type requestError struct {
 	Code   ErrorCode
 	Detail string
 }
 
-func (e *RequestError) Error() string {
+func (e *requestError) Error() string {
 	if e.Detail == "" {
 		return "engineio: " + e.Code.String()
 	}
@@ -93,21 +93,21 @@ func (e *RequestError) Error() string {
 }
 
 // status is the HTTP status the reference implementation answers with.
-func (e *RequestError) status() int {
+func (e *requestError) status() int {
 	if e.Code == CodeForbidden {
 		return http.StatusForbidden
 	}
 	return http.StatusBadRequest
 }
 
-func reqErr(code ErrorCode, detail string) *RequestError {
-	return &RequestError{Code: code, Detail: detail}
+func reqErr(code ErrorCode, detail string) *requestError {
+	return &requestError{Code: code, Detail: detail}
 }
 
 // writeRequestError answers a rejected request like the reference
 // (lib/server.ts abortRequest): 400 or 403, JSON body with code and message.
 // For CodeForbidden the message is the AllowRequest error's text.
-func writeRequestError(w http.ResponseWriter, e *RequestError) {
+func writeRequestError(w http.ResponseWriter, e *requestError) {
 	msg := e.Code.String()
 	if e.Code == CodeForbidden && e.Detail != "" {
 		msg = e.Detail

@@ -101,7 +101,7 @@ func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // verify checks a request like the reference (lib/server.ts, verify) and
 // returns the session it names, if any.
-func (srv *Server) verify(r *http.Request, q url.Values) (*Socket, *RequestError) {
+func (srv *Server) verify(r *http.Request, q url.Values) (*Socket, *requestError) {
 	transport := Transport(q.Get("transport"))
 	if !srv.cfg.allows(transport) {
 		return nil, reqErr(CodeUnknownTransport, "transport "+q.Get("transport"))
