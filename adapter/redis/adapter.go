@@ -156,10 +156,22 @@ type ackRequest struct {
 	onCount func(int)
 	onReply func(socketio.Args, error)
 
-	mu     sync.Mutex
-	counts int           // client counts received
-	want   int           // client counts expected (other nodes)
-	done   chan struct{} // closed when counts reaches want
+	mu      sync.Mutex
+	counts  int           // client counts received
+	want    int           // client counts expected (other nodes)
+	clients int           // sum of the counts received
+	replies int           // remote replies received
+	done    chan struct{} // closed when counts reaches want
+}
+
+// reply records one remote reply and reports whether every remote client
+// has now answered, so that the request can be forgotten before its context
+// ends.
+func (ar *ackRequest) reply() bool {
+	ar.mu.Lock()
+	defer ar.mu.Unlock()
+	ar.replies++
+	return ar.counts >= ar.want && ar.replies >= ar.clients
 }
 
 // BroadcastWithAck implements socketio.Adapter. The request goes to the
@@ -192,7 +204,8 @@ func (a *Adapter) BroadcastWithAck(ctx context.Context, p *packet.Packet, opts s
 	a.mu.Lock()
 	a.acks[id] = ar
 	a.mu.Unlock()
-	// Replies are accepted until the caller stops waiting.
+	// Replies are accepted until every remote client answered or the
+	// caller stops waiting.
 	context.AfterFunc(ctx, func() {
 		a.mu.Lock()
 		delete(a.acks, id)
@@ -235,6 +248,7 @@ func (ar *ackRequest) count(n int) {
 	ar.onCount(n)
 	ar.mu.Lock()
 	defer ar.mu.Unlock()
+	ar.clients += n
 	ar.counts++
 	if ar.counts == ar.want {
 		close(ar.done)

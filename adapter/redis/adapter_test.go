@@ -206,7 +206,6 @@ func TestServerSideEmit(t *testing.T) {
 // answerAcks makes a client reply to every event that asks for an ack.
 func answerAcks(t *testing.T, c *client, reply func(p *packet.Packet) string) {
 	t.Helper()
-	go func() {}()
 	p := c.wait(t, func(p *packet.Packet) bool { return p.HasID && eventName(p) != "" })
 	c.send(&packet.Packet{Type: packet.Ack, ID: p.ID, HasID: true, Data: []byte(reply(p))})
 }
@@ -274,4 +273,27 @@ func TestSocketIDs(t *testing.T) {
 	if err != nil || len(ids) != 1 || ids[0] != cc.sid {
 		t.Fatalf("ids in r except b: %v %v", ids, err)
 	}
+}
+
+// TestBroadcastWithAckForgotten: once every remote client has answered, the
+// request is forgotten even if the caller's context never ends.
+func TestBroadcastWithAckForgotten(t *testing.T) {
+	_, nodes := cluster(t, 2)
+	a, b := nodes[0], nodes[1]
+	cb := connect(t, b)
+	done := make(chan error, 1)
+	go func() {
+		_, err := a.nsp().EmitWithAck(context.Background(), "q")
+		done <- err
+	}()
+	answerAcks(t, cb, func(*packet.Packet) string { return `[1]` })
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	ad := a.nsp().Adapter().(*Adapter)
+	waitFor(t, "ack request forgotten", 5*time.Second, func() bool {
+		ad.mu.Lock()
+		defer ad.mu.Unlock()
+		return len(ad.acks) == 0
+	})
 }
