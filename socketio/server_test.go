@@ -326,6 +326,22 @@ func TestDynamicNamespaces(t *testing.T) {
 	if len(parent.Children()) != 1 {
 		t.Fatal("child not recorded")
 	}
+	parent.On("join", func(ctx context.Context, s *Socket, args Args) (any, error) {
+		s.Join("r")
+		return nil, nil
+	})
+	q := newPeer(t, srv)
+	q.connect("/dyn-2")
+	q.send(`2/dyn-2,1["join"]`)
+	q.expect(`3/dyn-2,1[]`)
+	if err := parent.To("r").Emit("hello", 1); err != nil {
+		t.Fatal(err)
+	}
+	q.expect(`2/dyn-2,["hello",1]`)
+	p.expectNothing(20 * time.Millisecond) // in /dyn-1 but not in room r
+	parent.Emit("all")
+	p.expect(`2/dyn-1,["all"]`)
+	q.expect(`2/dyn-2,["all"]`)
 }
 
 func TestEmitEncodingByteExact(t *testing.T) {
