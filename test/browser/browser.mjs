@@ -65,7 +65,7 @@ export async function newPage(url, label) {
   page.__used = true;
   page.on('console', (m) => console.log(`[${label}] ${m.text()}`));
   page.on('pageerror', (e) => console.log(`[${label}] pageerror: ${e.message}`));
-  const res = await page.goto(url, { timeout: 30_000 });
+  const res = await page.goto(url, { timeout: 60_000 });
   if (!res || !res.ok()) throw new Error(`GET ${url}: ${res ? res.status() : 'no response'}`);
   return page;
 }

@@ -62,7 +62,7 @@ func startEnv(t *testing.T, pcfg peerjs.Config) *env {
 		t.Fatal(err)
 	}
 	sioservice.Install(sio.Of("/"))
-	eio, err := engineio.New(engineio.Config{Handler: sio.EngineHandler(), MaxPayload: 1_000_000, Logger: logger})
+	eio, err := engineio.New(engineio.Config{Handler: sio.EngineHandler(), MaxPayload: 1_000_000, CORS: engineio.CORS{Origins: []string{"*"}}, Logger: logger})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,7 +108,7 @@ func runScript(t *testing.T, name string, args ...string) string {
 	p := testutil.StartProcess(t, node, append([]string{name + ".mjs"}, args...), func(c *exec.Cmd) {
 		c.Env = append(os.Environ(), "NODE_MODULES="+modules, "CHROMIUM_PATH="+chromium, "TMPDIR="+tmp)
 	})
-	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 330*time.Second)
 	defer cancel()
 	err := p.Wait(ctx)
 	out := p.Output()
@@ -162,11 +162,20 @@ func TestPeerJS(t *testing.T) {
 func TestDemo(t *testing.T) {
 	e := startEnv(t, peerjs.Config{})
 	shots := filepath.Join(testutil.RepoRoot(t), "test", "artifacts")
-	out := runScript(t, "demo", e.base, shots)
+	out := runScript(t, "demo", e.base, shots, "pair")
 	requireLines(t, out, "ok video-both-ways", "ok chat-both-ways", "ok mute-toggle", "ok screenshots", "ok leave")
 	for _, f := range []string{"demo-alice.png", "demo-bob.png"} {
 		if st, err := os.Stat(filepath.Join(shots, f)); err != nil || st.Size() < 10_000 {
 			t.Errorf("screenshot %s: %v", f, err)
 		}
 	}
+}
+
+// TestDemoFull: four people fill a call in the demo, each playing three
+// remote videos; a fifth is told the call is full and can still chat.
+func TestDemoFull(t *testing.T) {
+	e := startEnv(t, peerjs.Config{})
+	shots := filepath.Join(testutil.RepoRoot(t), "test", "artifacts")
+	out := runScript(t, "demo", e.base, shots, "full")
+	requireLines(t, out, "ok four-in-call", "ok fifth-told-full")
 }

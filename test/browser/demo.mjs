@@ -1,15 +1,18 @@
-// demo.mjs BASE_URL SCREENSHOT_DIR — the demo page at BASE_URL/ in two
-// Chromium pages: both join one room through the lobby form, chat both
-// ways over Socket.IO, see each other's (fake camera) video in the remote
-// tile, toggle mute and camera, and one leaves. Screenshots of both pages
-// are written to SCREENSHOT_DIR. WebRTC is kept on 127.0.0.0/8 by
+// demo.mjs BASE_URL SCREENSHOT_DIR [pair|full] — the demo page at BASE_URL/
+// in Chromium pages.
+//   pair (default): two pages join one room through the lobby form, chat
+//     both ways over Socket.IO, see each other's (fake camera) video in the
+//     remote tile, toggle mute, and one leaves. Screenshots of the lobby and
+//     both pages are written to SCREENSHOT_DIR.
+//   full: four pages fill a call (each plays three remote videos); a fifth
+//     is told the call is full and can still chat. WebRTC is kept on 127.0.0.0/8 by
 // pages/loopback.js, injected before the page's own scripts.
 import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { launch, newPage, run, waitFor } from './browser.mjs';
 
-const [base, shots] = process.argv.slice(2);
+const [base, shots, scenario = 'pair'] = process.argv.slice(2);
 const room = `demo-${Math.random().toString(36).slice(2, 8)}`;
 const loopback = fs.readFileSync(path.join(path.dirname(fileURLToPath(import.meta.url)), 'pages', 'loopback.js'), 'utf8');
 
@@ -20,10 +23,17 @@ async function enter(context, label, name, lobbyShot) {
     fs.mkdirSync(shots, { recursive: true });
     await page.screenshot({ path: path.join(shots, 'demo-lobby.png') });
   }
+  await page.waitForFunction(() => document.documentElement.dataset.ready === 'true', null, { timeout: 30_000 });
   await page.fill('#name', name);
   await page.fill('#room', room);
   await page.click('#joinBtn');
-  await page.waitForSelector('#roomView:not([hidden])', { timeout: 15_000 });
+  try {
+    await page.waitForSelector('#roomView:not([hidden])', { timeout: 20_000 });
+  } catch (err) {
+    const lobby = await page.textContent('#lobbyError').catch(() => '?');
+    const btn = await page.textContent('#joinBtn').catch(() => '?');
+    throw new Error(`${label} did not enter the room (button "${btn}", lobby error "${lobby}"): ${err.message.split('\n')[0]}`);
+  }
   return page;
 }
 
@@ -41,7 +51,44 @@ const remoteVideo = (page) => page.evaluate(async () => {
 
 const messages = (page) => page.$$eval('#messages li:not(.system)', (lis) => lis.map((li) => `${li.dataset.from}: ${li.dataset.text}`));
 
-run('demo', 150_000, async () => {
+// In the four-person call twelve video streams are encoded and decoded on
+// the test machine; small, slow frames keep that affordable.
+const smallCamera = `(() => {
+  const gum = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
+  navigator.mediaDevices.getUserMedia = (c) => gum({ ...c, video: c && c.video ? { width: 160, height: 120, frameRate: 10 } : false });
+})();`;
+
+async function full(context) {
+  await context.addInitScript(smallCamera);
+  const names = ['Ana', 'Ben', 'Cleo', 'Dev'];
+  const pages = [];
+  for (const [i, n] of names.entries()) pages.push(await enter(context, `P${i + 1}`, n, false));
+  for (const [i, p] of pages.entries()) {
+    await waitFor(`${names[i]} shows three remote videos`, () => p.evaluate(() => {
+      const tiles = [...document.querySelectorAll('.tile:not(.self)')];
+      const shown = tiles.filter((t) => t.querySelector('video').videoWidth > 0).length;
+      return { ok: tiles.length === 3 && shown === 3, state: tiles.map((t) => `${t.querySelector('.name').textContent}: ${t.querySelector('video').videoWidth}px ${t.querySelector('.state').textContent}`) };
+    }), 90_000);
+  }
+  console.log('ok four-in-call');
+  fs.mkdirSync(shots, { recursive: true });
+  await pages[0].screenshot({ path: path.join(shots, 'demo-four.png') });
+  const fifth = await enter(context, 'P5', 'Eve', false);
+  await fifth.waitForSelector('#banner:not([hidden])', { timeout: 30_000 });
+  const text = await fifth.textContent('#bannerText');
+  if (!/already has 4 people/.test(text)) throw new Error(`fifth person's banner: ${text}`);
+  await fifth.fill('#chatInput', 'Eve here, chat only');
+  await fifth.press('#chatInput', 'Enter');
+  await waitFor('Ana reads Eve', async () => (await messages(pages[0])).includes('Eve: Eve here, chat only'));
+  console.log('ok fifth-told-full');
+}
+
+run(`demo-${scenario}`, 300_000, async () => {
+  if (scenario === 'full') {
+    const context = await launch();
+    await context.addInitScript(loopback);
+    return full(context);
+  }
   const context = await launch();
   await context.addInitScript(loopback);
   const a = await enter(context, 'A', 'Alice', true);

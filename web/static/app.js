@@ -30,7 +30,8 @@ $('joinForm').addEventListener('submit', async (e) => {
   try {
     await enterRoom(name, room, $('withMedia').checked);
   } catch (err) {
-    $('lobbyError').textContent = err.message;
+    console.error('join failed:', err);
+    $('lobbyError').textContent = (err && err.message) || 'Something went wrong while joining. Please try again.';
   } finally {
     $('joinBtn').disabled = false;
     $('joinBtn').textContent = 'Join room';
@@ -295,3 +296,6 @@ $('leaveBtn').onclick = () => {
 window.addEventListener('beforeunload', () => {
   if (state.call) state.call.leave();
 });
+
+// Tests (and curious people) can tell the page is wired up.
+document.documentElement.dataset.ready = 'true';
