@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"runtime"
 	"slices"
 	"sync"
 	"time"
@@ -165,8 +166,23 @@ func (c *client) run() {
 		c.queue[0] = nil
 		c.queue = c.queue[1:]
 		c.mu.Unlock()
-		f()
+		c.runTask(f)
 	}
+}
+
+// runTask runs one queued task. A panicking handler is contained like a
+// net/http handler's: logged with its stack, and its connection closed
+// (ReasonServerError); other connections are unaffected.
+func (c *client) runTask(f func()) {
+	defer func() {
+		if v := recover(); v != nil {
+			buf := make([]byte, 16<<10)
+			buf = buf[:runtime.Stack(buf, false)]
+			c.srv.log.Error("socketio: handler panic", "sid", c.conn.ID(), "panic", v, "stack", string(buf))
+			c.abort(ReasonServerError)
+		}
+	}()
+	f()
 }
 
 // connect handles a CONNECT packet (Client.connect and Namespace._add in the

@@ -32,6 +32,9 @@ const (
 	// ReasonServerNamespaceDisconnect: the server called
 	// Socket.Disconnect(false).
 	ReasonServerNamespaceDisconnect DisconnectReason = "server namespace disconnect"
+	// ReasonServerError: a handler of the connection panicked; the panic was
+	// logged and the connection closed.
+	ReasonServerError DisconnectReason = "server error"
 	// ReasonSlowHandlers: the client sent packets faster than its handlers
 	// ran and its inbound queue (Config.MaxPendingPackets) overflowed.
 	ReasonSlowHandlers DisconnectReason = "too many pending packets"

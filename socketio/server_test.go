@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
 	"strings"
 	"sync"
 	"testing"
@@ -391,4 +393,26 @@ func TestServerSideEmitSingleNode(t *testing.T) {
 	if n, _ := nsp.Adapter().ServerCount(context.Background()); n != 1 {
 		t.Fatalf("ServerCount %d", n)
 	}
+}
+
+func TestHandlerPanicIsContained(t *testing.T) {
+	srv := newServer(t, Config{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	reasons := make(chan DisconnectReason, 1)
+	srv.Of("/").OnDisconnect(func(s *Socket, r DisconnectReason) {
+		if r == ReasonServerError {
+			reasons <- r
+		}
+	})
+	srv.On("boom", func(ctx context.Context, s *Socket, args Args) (any, error) { panic("boom") })
+	srv.On("ok", func(ctx context.Context, s *Socket, args Args) (any, error) { return true, nil })
+	p, q := newPeer(t, srv), newPeer(t, srv)
+	p.connect("/")
+	q.connect("/")
+	p.send(`2["boom"]`)
+	p.waitClosed()
+	if r := <-reasons; r != ReasonServerError {
+		t.Fatalf("reason %q", r)
+	}
+	q.send(`21["ok"]`)
+	q.expect(`31[true]`)
 }
