@@ -55,6 +55,9 @@ type Config struct {
 
 	// Logger receives connection-level logs. Default slog.Default().
 	Logger *slog.Logger
+
+	// disableURing makes the loops flush with write(2) only (tests).
+	disableURing bool
 }
 
 func (c Config) withDefaults() Config {

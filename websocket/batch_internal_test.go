@@ -1,0 +1,128 @@
+package websocket
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net"
+	"net/http"
+	"sync"
+	"testing"
+	"time"
+)
+
+// TestBroadcastBatches fans many messages out to many connections, so that
+// flush passes carry dozens of dirty connections (the io_uring path) and big
+// messages force short sends and EPOLLOUT. Every client must receive every
+// message, in order. It runs with the ring and with write(2) only.
+func TestBroadcastBatches(t *testing.T) {
+	for _, ring := range []bool{true, false} {
+		t.Run(fmt.Sprintf("ring=%v", ring), func(t *testing.T) {
+			testBroadcastBatches(t, !ring)
+		})
+	}
+}
+
+func testBroadcastBatches(t *testing.T, disableRing bool) {
+	cfg := Config{disableURing: disableRing, MaxMessageSize: 4 << 20, WriteBufferLimit: 64 << 20}
+	srv, err := NewServer(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	conns := map[*Conn]bool{}
+	h := HandlerFuncs{
+		Open:  func(c *Conn) { mu.Lock(); conns[c] = true; mu.Unlock() },
+		Close: func(c *Conn, err error) { mu.Lock(); delete(conns, c); mu.Unlock() },
+		Message: func(c *Conn, typ MessageType, data []byte) {
+			// "go N": broadcast N numbered messages of growing size.
+			var n int
+			fmt.Sscanf(string(data), "go %d", &n)
+			mu.Lock()
+			defer mu.Unlock()
+			for i := 0; i < n; i++ {
+				pm, _ := NewPreparedMessage(BinaryMessage, payload(i))
+				for x := range conns {
+					_ = x.WritePrepared(pm)
+				}
+			}
+		},
+	}
+	go func() {
+		_ = srv.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = srv.Upgrade(w, r, h) }))
+	}()
+	defer func() { _ = srv.Close() }()
+
+	const clients, msgs = 40, 34
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	var ccs []*ClientConn
+	for i := 0; i < clients; i++ {
+		cc, _, err := Dial(ctx, "ws://"+ln.Addr().String()+"/", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ccs = append(ccs, cc)
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		mu.Lock()
+		n := len(conns)
+		mu.Unlock()
+		if n == clients {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d connections open", n, clients)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if err := ccs[0].Write(ctx, TextMessage, []byte(fmt.Sprintf("go %d", msgs))); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, clients)
+	for ci, cc := range ccs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < msgs; i++ {
+				_, data, err := cc.Read(ctx)
+				if err != nil {
+					errs <- fmt.Errorf("client %d message %d: %v", ci, i, err)
+					return
+				}
+				if !bytes.Equal(data, payload(i)) {
+					errs <- fmt.Errorf("client %d message %d: got %d bytes, want %d", ci, i, len(data), len(payload(i)))
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	for _, cc := range ccs {
+		_ = cc.CloseNow()
+	}
+	_ = srv.Close() // stops the loops: their counters are safe to read
+	var sent uint64
+	for _, l := range srv.loops {
+		sent += l.ringSent
+	}
+	if ringWanted := !disableRing && srv.loops[0].ringAvailable(); ringWanted != (sent > 0) {
+		t.Fatalf("sends through io_uring: %d (ring in use: %v)", sent, ringWanted)
+	}
+	t.Logf("sends through io_uring: %d", sent)
+}
+
+// payload i: from 8 bytes up to 256 KiB, content depending on i.
+func payload(i int) []byte {
+	n := 8 << (i % 16)
+	return bytes.Repeat([]byte{byte(i)}, n)
+}
