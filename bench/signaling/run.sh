@@ -61,7 +61,7 @@ echo "# $(date -u +%FT%TZ) $(nproc) cores, go $(go env GOVERSION), node $(node -
 for round in $(seq "$ROUNDS"); do
   for name in switchboard-signal switchboard-peerjs node-peer; do
     start $name
-    echo "## round $round: $name"
+    echo "## round $round: $name (load average $(cut -d" " -f1-3 /proc/loadavg))"
     "$out/sigload" -proto $proto -url "$url" -peers "$PEERS" -conc "$CONC" -rate "$RATE" -duration "$DURATION" -pid "$srv" -label $name || echo "FAILED: $name"
     echo "server RSS after the run: $(awk '/VmRSS/ {print $2, $3}' /proc/$srv/status)"
     stop
