@@ -36,8 +36,8 @@
 //   - REQUESTED-TRANSPORT UDP only (442 otherwise); REQUESTED-ADDRESS-FAMILY
 //     IPv6 when Config.RelayIPv6 is set (440 otherwise; RFC 6156);
 //     ADDITIONAL-ADDRESS-FAMILY answered with ADDRESS-ERROR-CODE 440;
-//     EVEN-PORT without the reservation bit honoured, with it 508;
-//     RESERVATION-TOKEN 508; DONT-FRAGMENT sets DF on the relay socket.
+//     EVEN-PORT honoured, with the R bit reserving the next port for 30 s
+//     under a RESERVATION-TOKEN; DONT-FRAGMENT sets DF on the relay socket.
 //   - Quotas: Config.UserQuota, IPQuota and MaxAllocations (486), and
 //     a per-allocation bandwidth cap (Config.MaxBitrate).
 //   - A peer deny-list on by default (see Config.AllowPeers and

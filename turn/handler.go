@@ -33,7 +33,7 @@ func known(t stun.AttrType) bool {
 		stun.AttrChannelNumber, stun.AttrLifetime, stun.AttrXORPeerAddress, stun.AttrData,
 		stun.AttrXORRelayedAddress, stun.AttrRequestedAddressFamily, stun.AttrEvenPort,
 		stun.AttrRequestedTransport, stun.AttrDontFragment, stun.AttrReservationToken,
-		0x0024: // PRIORITY (RFC 8445), sent by ICE agents in Binding requests
+		0x0024, 0x0025: // PRIORITY, USE-CANDIDATE (RFC 8445) from ICE agents' Binding requests
 		return true
 	}
 	return !t.Required()
@@ -230,28 +230,35 @@ func (s *Server) allocate(r *request, username string, key [16]byte) error {
 		return errTransport // TCP allocations (RFC 6062) are not offered
 	}
 	evenPort, hasEven := m.Get(stun.AttrEvenPort)
-	_, hasToken := m.Get(stun.AttrReservationToken)
+	token, hasToken := m.Get(stun.AttrReservationToken)
 	famV, hasFam := m.Get(stun.AttrRequestedAddressFamily)
 	_, hasAddFam := m.Get(stun.AttrAdditionalAddressFamily)
 	if hasToken && (hasEven || hasFam || hasAddFam) {
 		return errBadRequest // §7.2 step 4 and 5
 	}
+	var reserved *relaySocket
 	if hasToken {
-		// Tokens come from EVEN-PORT with R set, which is never granted, so
-		// none is valid (§7.2 step 5).
-		return &stun.Error{Code: stun.CodeInsufficientCapacity, Reason: "RESERVATION-TOKEN not supported"}
+		// §7.2 step 5: the token names a port reserved by an earlier
+		// Allocate with EVEN-PORT R=1; unknown or expired → 508.
+		if len(token) != 8 {
+			return errBadRequest
+		}
+		if reserved = s.reservations.take([8]byte(token), r.now); reserved == nil {
+			return &stun.Error{Code: stun.CodeInsufficientCapacity, Reason: "unknown RESERVATION-TOKEN"}
+		}
 	}
-	even := false
+	even, reserve := false, false
 	if hasEven {
 		if len(evenPort) != 1 {
 			return errBadRequest
 		}
-		if evenPort[0]&0x80 != 0 {
-			return &stun.Error{Code: stun.CodeInsufficientCapacity, Reason: "port reservation not supported"}
-		}
 		even = true
+		reserve = evenPort[0]&0x80 != 0
 	}
 	family := stun.FamilyIPv4
+	if reserved != nil && reserved.v6 {
+		family = stun.FamilyIPv6
+	}
 	if hasFam {
 		if hasAddFam {
 			return errBadRequest
@@ -277,6 +284,9 @@ func (s *Server) allocate(r *request, username string, key [16]byte) error {
 	}
 	clientIP := r.ft.client.Addr()
 	if !s.table.reserve(username, clientIP, &s.cfg) {
+		if reserved != nil {
+			s.relays.close(reserved)
+		}
 		s.stats.quotaRejections.Add(1)
 		return errQuota
 	}
@@ -284,11 +294,22 @@ func (s *Server) allocate(r *request, username string, key [16]byte) error {
 	if family == stun.FamilyIPv6 {
 		ip = s.cfg.RelayIPv6
 	}
-	rs, err := s.relays.open(ip, even, m.Has(stun.AttrDontFragment))
-	if err != nil {
-		s.table.unreserve(username, clientIP)
-		s.log.Warn("turn: no relay socket", slog.Any("err", err))
-		return errCapacity
+	df := m.Has(stun.AttrDontFragment)
+	rs, next := reserved, (*relaySocket)(nil)
+	if rs == nil {
+		var err error
+		rs, next, err = s.relays.open(ip, even, reserve, df)
+		if err != nil {
+			s.table.unreserve(username, clientIP)
+			s.log.Warn("turn: no relay socket", slog.Any("err", err))
+			return errCapacity
+		}
+	} else if df {
+		if err := s.relays.setDontFragment(rs); err != nil {
+			s.table.unreserve(username, clientIP)
+			s.relays.close(rs)
+			return errCapacity
+		}
 	}
 	a := &allocation{
 		ft:       r.ft,
@@ -307,6 +328,9 @@ func (s *Server) allocate(r *request, username string, key [16]byte) error {
 	if !s.table.insert(a) {
 		s.table.unreserve(username, clientIP)
 		s.relays.close(rs)
+		if next != nil {
+			s.relays.close(next)
+		}
 		return errMismatch
 	}
 	if err := s.relays.attach(rs, a.id); err != nil {
@@ -317,6 +341,11 @@ func (s *Server) allocate(r *request, username string, key [16]byte) error {
 	s.log.Debug("turn: allocated", slog.String("client", r.ft.client.String()), slog.String("proto", r.ft.proto.String()),
 		slog.String("relay", rs.addr.String()), slog.String("user", username))
 	s.allocateSuccess(r, a, lifetime)
+	if next != nil {
+		// §7.2: the next port is held for 30 s under this token.
+		tok := s.reservations.put(next, r.now)
+		r.resp.Add(stun.AttrReservationToken, tok[:])
+	}
 	if hasAddFam {
 		// Dual allocations (RFC 8656 §7.2 ADDITIONAL-ADDRESS-FAMILY) are
 		// not offered: say so for the additional family.

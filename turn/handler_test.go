@@ -303,10 +303,6 @@ func TestAllocate(t *testing.T) {
 			m.Add(stun.AttrEvenPort, []byte{0x80})
 			m.Add(stun.AttrReservationToken, make([]byte, 8))
 		}, 400},
-		{"even port with reservation", func(m *stun.Message) {
-			udpTransport(m)
-			m.Add(stun.AttrEvenPort, []byte{0x80})
-		}, 508},
 	} {
 		if got := errCode(h.do(ft1, allocateReq, u, tc.build)); got != tc.want {
 			t.Errorf("%s: code %d, want %d", tc.name, got, tc.want)
@@ -537,5 +533,57 @@ func TestIgnoredMessages(t *testing.T) {
 	}
 	if got := errCode(h.do(ft1, stun.Type{Method: 0x0FF, Class: stun.ClassRequest}, alice(), nil)); got != 400 {
 		t.Errorf("unknown method with credentials: %d", got)
+	}
+}
+
+func TestReservation(t *testing.T) {
+	h := newHarness(t, Config{})
+	u := alice()
+	// EVEN-PORT with R: an even port, and a token for the next one
+	// (RFC 8656 §7.2).
+	resp := h.do(ft1, allocateReq, u, func(m *stun.Message) {
+		udpTransport(m)
+		m.Add(stun.AttrEvenPort, []byte{0x80})
+	})
+	if errCode(resp) != 0 {
+		t.Fatalf("allocate: %d", errCode(resp))
+	}
+	relay, _ := resp.GetXORAddress(stun.AttrXORRelayedAddress)
+	tok, ok := resp.Get(stun.AttrReservationToken)
+	if relay.Port()%2 != 0 || !ok || len(tok) != 8 {
+		t.Fatalf("relay %v token %x", relay, tok)
+	}
+	tok = append([]byte(nil), tok...)
+	ft2 := fiveTuple{client: netip.MustParseAddrPort("198.51.100.1:5001"), server: server1, proto: transportUDP}
+	withToken := func(tok []byte) func(m *stun.Message) {
+		return func(m *stun.Message) {
+			udpTransport(m)
+			m.Add(stun.AttrReservationToken, tok)
+		}
+	}
+	resp = h.do(ft2, allocateReq, u, withToken(tok))
+	if errCode(resp) != 0 {
+		t.Fatalf("allocate with token: %d", errCode(resp))
+	}
+	if got, _ := resp.GetXORAddress(stun.AttrXORRelayedAddress); got.Port() != relay.Port()+1 {
+		t.Fatalf("reserved port %v, want %d", got, relay.Port()+1)
+	}
+	// A token is used once; an unknown one gets 508.
+	ft3 := fiveTuple{client: netip.MustParseAddrPort("198.51.100.1:5002"), server: server1, proto: transportUDP}
+	if got := errCode(h.do(ft3, allocateReq, u, withToken(tok))); got != 508 {
+		t.Fatalf("reused token: %d", got)
+	}
+	// Reservations expire after 30 s.
+	resp = h.do(ft3, allocateReq, u, func(m *stun.Message) {
+		udpTransport(m)
+		m.Add(stun.AttrEvenPort, []byte{0x80})
+	})
+	tok, _ = resp.Get(stun.AttrReservationToken)
+	tok = append([]byte(nil), tok...)
+	h.advance(31 * time.Second)
+	h.s.sweep()
+	ft4 := fiveTuple{client: netip.MustParseAddrPort("198.51.100.1:5003"), server: server1, proto: transportUDP}
+	if got := errCode(h.do(ft4, allocateReq, &user{name: "alice", pass: "secret", realm: "test"}, withToken(tok))); got != 508 {
+		t.Fatalf("expired token: %d", got)
 	}
 }

@@ -153,13 +153,15 @@ func (p *relayPool) stop() {
 
 // open binds a relay socket on ip at a port from the configured range,
 // starting at a random one (RFC 8656 §7.2 step 7 asks for unpredictable
-// ports). even asks for an even port (EVEN-PORT); df sets DF.
-func (p *relayPool) open(ip netip.Addr, even, df bool) (*relaySocket, error) {
+// ports). even asks for an even port (EVEN-PORT); pair additionally binds
+// the next port, returned as the second socket, for a reservation
+// (EVEN-PORT with R set); df sets DF.
+func (p *relayPool) open(ip netip.Addr, even, pair, df bool) (*relaySocket, *relaySocket, error) {
 	p.mu.Lock()
 	running := p.state == 1
 	p.mu.Unlock()
 	if !running {
-		return nil, errors.New("turn: relay loops are not running")
+		return nil, nil, errors.New("turn: relay loops are not running")
 	}
 	lo, hi := p.s.cfg.PortMin, p.s.cfg.PortMax
 	n := hi - lo + 1
@@ -167,28 +169,50 @@ func (p *relayPool) open(ip netip.Addr, even, df bool) (*relaySocket, error) {
 	var lastErr error
 	for i := 0; i < n; i++ {
 		port := lo + (start+i)%n
-		if even && port%2 != 0 {
+		if (even || pair) && port%2 != 0 || pair && port+1 > hi {
 			continue
 		}
-		fd, local, err := udpio.Open(netip.AddrPortFrom(ip, uint16(port)), p.s.cfg.RelayBuffer, false)
+		rs, err := p.bind(ip, port, df)
 		if err != nil {
 			lastErr = err
 			if errors.Is(err, unix.EADDRINUSE) || errors.Is(err, unix.EACCES) {
 				continue
 			}
-			return nil, err
+			return nil, nil, err
 		}
-		v6 := ip.Is6() && !ip.Is4In6()
-		if df {
-			if err := udpio.SetDontFragment(fd, v6); err != nil {
-				udpio.Close(fd)
-				return nil, fmt.Errorf("turn: DONT-FRAGMENT: %w", err)
-			}
+		if !pair {
+			return rs, nil, nil
 		}
-		l := p.loops[int(p.next.Add(1))%len(p.loops)]
-		return &relaySocket{fd: fd, addr: local, v6: v6, loop: l}, nil
+		next, err := p.bind(ip, port+1, df)
+		if err != nil {
+			udpio.Close(rs.fd)
+			lastErr = err
+			continue
+		}
+		return rs, next, nil
 	}
-	return nil, fmt.Errorf("turn: no free relay port in %d-%d: %w", lo, hi, lastErr)
+	return nil, nil, fmt.Errorf("turn: no free relay port in %d-%d: %w", lo, hi, lastErr)
+}
+
+func (p *relayPool) bind(ip netip.Addr, port int, df bool) (*relaySocket, error) {
+	fd, local, err := udpio.Open(netip.AddrPortFrom(ip, uint16(port)), p.s.cfg.RelayBuffer, false)
+	if err != nil {
+		return nil, err
+	}
+	v6 := ip.Is6() && !ip.Is4In6()
+	if df {
+		if err := udpio.SetDontFragment(fd, v6); err != nil {
+			udpio.Close(fd)
+			return nil, fmt.Errorf("turn: DONT-FRAGMENT: %w", err)
+		}
+	}
+	l := p.loops[int(p.next.Add(1))%len(p.loops)]
+	return &relaySocket{fd: fd, addr: local, v6: v6, loop: l}, nil
+}
+
+// setDontFragment sets DF on an already open relay socket.
+func (p *relayPool) setDontFragment(rs *relaySocket) error {
+	return udpio.SetDontFragment(rs.fd, rs.v6)
 }
 
 // attach starts watching rs for the allocation with id.

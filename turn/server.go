@@ -27,6 +27,8 @@ type Server struct {
 	relays *relayPool
 	stats  counters
 
+	reservations reservations
+
 	mu        sync.Mutex
 	closing   bool
 	started   bool
@@ -130,6 +132,9 @@ func (s *Server) janitor() {
 
 func (s *Server) sweep() {
 	now := s.now()
+	for _, rs := range s.reservations.expired(now, false) {
+		s.relays.close(rs)
+	}
 	for _, a := range s.table.all() {
 		if a.sweep(now) {
 			s.log.Debug("turn: allocation expired", slog.String("client", a.ft.client.String()))
@@ -162,6 +167,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	for _, a := range s.table.all() {
 		s.release(a)
+	}
+	for _, rs := range s.reservations.expired(time.Time{}, true) {
+		s.relays.close(rs)
 	}
 	// The relay loops send through the client sockets, so they stop first.
 	s.relays.stop()
