@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
 	"os"
 	"strings"
@@ -93,6 +94,8 @@ func waitCount(t *testing.T, nodes []*node, want int) {
 		})
 	}
 }
+
+func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
 type logBuffer struct {
 	mu sync.Mutex
