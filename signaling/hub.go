@@ -20,6 +20,8 @@ type Hub struct {
 	ctx    context.Context // canceled by Close; passed to the Authenticator
 	cancel context.CancelFunc
 
+	stats counters
+
 	mu       sync.Mutex
 	sessions map[*Session]struct{}
 	closed   bool
@@ -186,7 +188,9 @@ func (s *Session) fail(now time.Time, err error) {
 		e = message.Errorf(message.CodeInternal, "internal server error")
 	}
 	_ = s.peer.Send(message.AppendError(nil, e.Code, e.Message))
+	s.hub.stats.countError(e.Code)
 	if !s.errs.take(now, 1, s.hub.cfg.MaxErrors) {
+		s.hub.stats.disconnected.Add(1)
 		s.hub.cfg.Logger.Warn("signaling: disconnecting abusive client", "remote", s.info.Remote, "peer", s.id, "last_error", e.Code)
 		s.peer.Close(fmt.Errorf("too many errors, last %w", e))
 		s.closing = true // ignore frames still in flight; Disconnect cleans up
@@ -228,6 +232,7 @@ func (s *Session) join(m *message.Message, now time.Time) error {
 		return fmt.Errorf("join %q: %w", m.Room, err)
 	}
 	s.id, s.name, s.room = id, name, m.Room
+	s.hub.stats.joins.Add(1)
 	cfg.Logger.Debug("signaling: joined", "remote", s.info.Remote, "room", s.room, "peer", id)
 	return nil
 }
@@ -237,6 +242,7 @@ func (s *Session) leave() error {
 		return message.Errorf(message.CodeNotJoined, "not in a room")
 	}
 	s.hub.cfg.Rooms.Leave(s.room, s.id, message.AppendPeerLeft(nil, s.id))
+	s.hub.stats.leaves.Add(1)
 	s.hub.cfg.Logger.Debug("signaling: left", "remote", s.info.Remote, "room", s.room, "peer", s.id)
 	s.id, s.name, s.room = "", "", ""
 	return nil
@@ -256,5 +262,6 @@ func (s *Session) relay(m *message.Message) error {
 		}
 		return fmt.Errorf("deliver %s: %w", m.Type, err)
 	}
+	s.hub.stats.relayed.Add(1)
 	return nil
 }

@@ -202,6 +202,10 @@ func TestJoinAnnounceLeave(t *testing.T) {
 	if h.Len() != 2 {
 		t.Fatalf("Len = %d", h.Len())
 	}
+	st := h.Stats()
+	if st.Sessions != 2 || st.Joins != 4 || st.Leaves != 2 || st.Relayed != 0 || st.Errors[message.CodeNotJoined] != 1 || len(st.Errors) != 1 {
+		t.Fatalf("Stats = %+v", st)
+	}
 }
 
 func TestRelay(t *testing.T) {
@@ -330,6 +334,9 @@ func TestRateLimitAndAbuse(t *testing.T) {
 	b.expectError(t, message.CodeRateLimited)
 	if b.closed == nil || message.CodeOf(b.closed) != message.CodeRateLimited {
 		t.Fatalf("closed = %v, want a disconnect for rate_limited", b.closed)
+	}
+	if st := h.Stats(); st.Disconnected != 1 || st.Errors[message.CodeRateLimited] != 4 || st.Relayed != 3 {
+		t.Fatalf("Stats = %+v", st)
 	}
 	clk.add(time.Hour)
 	offer() // ignored while the transport closes
