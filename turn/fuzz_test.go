@@ -7,6 +7,11 @@ import (
 	"github.com/switchboard/switchboard/stun"
 )
 
+// fuzzPeer is where fuzzed Send indications and ChannelData may actually
+// be relayed: the discard port on loopback, allowed explicitly. No test
+// sends to any address off this machine.
+var fuzzPeer = netip.MustParseAddrPort("127.0.0.1:9")
+
 // FuzzHandle feeds arbitrary datagrams to the request handler and the
 // ChannelData path of a server holding one allocation with a channel. No
 // input may crash it, and anything it answers must be a well-formed STUN
@@ -31,18 +36,18 @@ func FuzzHandle(f *testing.F) {
 		m.AddFingerprint()
 	})
 	add(stun.Type{Method: stun.MethodSend, Class: stun.ClassIndication}, func(m *stun.Message) {
-		m.AddXORAddress(stun.AttrXORPeerAddress, publicPeer)
+		m.AddXORAddress(stun.AttrXORPeerAddress, fuzzPeer)
 		m.Add(stun.AttrData, []byte("hello"))
 	})
 	f.Add(stun.AppendChannelData(nil, 0x4000, []byte("hello"), false))
 
 	f.Fuzz(func(t *testing.T, b []byte) {
-		h := newHarness(t, Config{})
+		h := newHarness(t, Config{AllowPeers: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}})
 		u := alice()
 		h.allocate(ft1, u)
 		h.do(ft1, bindReq, u, func(m *stun.Message) {
 			m.AddChannelNumber(0x4000)
-			m.AddXORAddress(stun.AttrXORPeerAddress, netip.MustParseAddrPort("203.0.113.99:9"))
+			m.AddXORAddress(stun.AttrXORPeerAddress, fuzzPeer)
 		})
 		if stun.IsChannelData(b) {
 			h.s.channelData(ft1, b)
