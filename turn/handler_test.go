@@ -71,9 +71,9 @@ func (h *harness) advance(d time.Duration) {
 }
 
 var (
-	client1    = netip.MustParseAddrPort("198.51.100.1:5000")
-	server1    = netip.MustParseAddrPort("192.0.2.1:3478")
-	ft1        = fiveTuple{client: client1, server: server1, proto: transportUDP}
+	client1 = netip.MustParseAddrPort("198.51.100.1:5000")
+	server1 = netip.MustParseAddrPort("192.0.2.1:3478")
+	ft1     = fiveTuple{client: client1, server: server1, proto: transportUDP}
 	// publicPeer is only ever named in permissions and channel bindings,
 	// never sent to: tests relay data to loopback peers only.
 	publicPeer = netip.MustParseAddrPort("203.0.113.99:7000")
