@@ -4,7 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -13,9 +15,9 @@ import (
 )
 
 // TestGoCluster: three Switchboard nodes on one redis-server, two npm
-// socket.io-client sockets on each. Room broadcasts, except, publish, acks
-// across nodes, fetchSockets and server-side emit, each delivered exactly
-// once.
+// socket.io-client sockets on each. Room broadcasts, except, publish (event
+// and POST /api/publish), acks across nodes, fetchSockets and server-side
+// emit, each delivered exactly once.
 func TestGoCluster(t *testing.T) {
 	addr := testutil.StartRedis(t)
 	nodes := []*goNode{startGoNode(t, addr), startGoNode(t, addr), startGoNode(t, addr)}
@@ -57,6 +59,17 @@ func TestGoCluster(t *testing.T) {
 	if ack := cs.emitAck(t, "c2", "publish", map[string]any{"room": "r", "event": "chat", "data": map[string]any{"text": "yo", "b": bin([]byte("zz"))}}); fmt.Sprint(ack) != "[map[ok:true]]" {
 		t.Fatalf("publish ack %v", ack)
 	}
+	// POST /api/publish on one node reaches the room's members on all.
+	req, _ := http.NewRequest("POST", nodes[1].url+"/api/publish", strings.NewReader(`{"room":"r","event":"api","data":{"n":1}}`))
+	req.Header.Set("Authorization", "Bearer "+apiKey)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("POST /api/publish: %s", resp.Status)
+	}
 	// Everyone, from the third node.
 	if err := nodes[2].nsp().Emit("all-msg", 7); err != nil {
 		t.Fatal(err)
@@ -70,9 +83,9 @@ func TestGoCluster(t *testing.T) {
 		waitFor(t, id+" gets 3 sentinels", 10*time.Second, func() bool { return len(cs.events(id, "sentinel")) == 3 })
 	}
 	for _, id := range ids {
-		want := map[string]int{"room-msg": 0, "except-msg": 0, "chat": 0, "all-msg": 1}
+		want := map[string]int{"room-msg": 0, "except-msg": 0, "chat": 0, "all-msg": 1, "api": 0}
 		if inRoom[id] {
-			want["room-msg"] = 1
+			want["room-msg"], want["api"] = 1, 1
 			if id != "c2" {
 				want["except-msg"], want["chat"] = 1, 1
 			}

@@ -72,6 +72,9 @@ func startGoNode(t *testing.T, redisAddr string) *goNode {
 	return n
 }
 
+// apiKey is the bearer key of the nodes' POST /api/publish.
+const apiKey = "cluster-test-key"
+
 // serveNode runs a node until stop is called.
 func serveNode(redisAddr string, opts redisadapter.Options) (n *goNode, stop func(), err error) {
 	rdb := redis.NewClient(&redis.Options{Addr: redisAddr})
@@ -90,6 +93,7 @@ func serveNode(redisAddr string, opts redisadapter.Options) (n *goNode, stop fun
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/socket.io/", eio)
+	mux.Handle("/api/publish", sioservice.PublishHandler(sio.Of("/"), apiKey, opts.Logger))
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, nil, err
