@@ -29,8 +29,9 @@ type Config struct {
 	// ExpireTimeout is how long messages to an id that is not connected are
 	// kept; then the sender gets EXPIRE. Default 5 s.
 	ExpireTimeout time.Duration
-	// MaxQueued bounds the messages kept for one absent id; beyond it the
-	// sender gets EXPIRE at once. Default 64.
+	// MaxQueued bounds the messages kept for one absent id, and those one
+	// client has waiting for absent ids in all; beyond either the sender
+	// gets EXPIRE at once. Default 64.
 	MaxQueued int
 	// LeaveGrace is how long a disconnected peer's id stays reserved for
 	// its token (peer.reconnect()); when it ends without a reconnect, the

@@ -37,6 +37,7 @@ type client struct {
 	departed  time.Time // when conn became nil
 	partners  map[string]struct{}
 	rate      bucket
+	queued    int // messages from this client waiting in queues
 }
 
 type queue struct {
@@ -102,9 +103,17 @@ func (r *realm) open(c conn, key, id, token string, now time.Time) *client {
 		for _, m := range q.msgs {
 			_ = c.Send(m.frame)
 			r.partner(m.src, id)
+			r.dequeued(m.src)
 		}
 	}
 	return cl
+}
+
+// dequeued notes that a message from src left the queues.
+func (r *realm) dequeued(src string) {
+	if c := r.clients[src]; c != nil && c.queued > 0 {
+		c.queued--
+	}
 }
 
 // partner records that a and b signaled with each other.
@@ -168,11 +177,15 @@ func (r *realm) relay(from *client, f clientFrame, now time.Time) {
 		q = &queue{created: now}
 		r.queues[f.Dst] = q
 	}
-	if len(q.msgs) >= r.cfg.MaxQueued {
+	if len(q.msgs) >= r.cfg.MaxQueued || from.queued >= r.cfg.MaxQueued {
 		_ = from.conn.Send(appendFrame(nil, TypeExpire, f.Dst, from.id, nil))
+		if len(q.msgs) == 0 {
+			delete(r.queues, f.Dst)
+		}
 		return
 	}
 	q.msgs = append(q.msgs, queued{src: from.id, frame: frame})
+	from.queued++
 }
 
 // depart detaches cl from its socket; the id stays reserved until sweep
@@ -232,6 +245,7 @@ func (r *realm) sweep(now time.Time) {
 		delete(r.queues, dst)
 		seen := make(map[string]bool, 1)
 		for _, m := range q.msgs {
+			r.dequeued(m.src)
 			if seen[m.src] {
 				continue
 			}

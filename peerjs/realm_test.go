@@ -190,6 +190,19 @@ func TestQueueAndExpire(t *testing.T) {
 	expectFrames(t, a.c, `{"type":"EXPIRE","src":"never","dst":"a"}`) // once per sender
 	never := rt.open("never", "t")
 	expectFrames(t, never.c, open)
+
+	// One client cannot fill the server with queues for many absent ids.
+	for i := range 5 {
+		a.send(`{"type":"OFFER","dst":"absent%d","payload":{}}`, i)
+	}
+	expectFrames(t, a.c, `{"type":"EXPIRE","src":"absent3","dst":"a"}`, `{"type":"EXPIRE","src":"absent4","dst":"a"}`)
+	if len(rt.r.queues) != 3 {
+		t.Fatalf("%d queues kept, want 3", len(rt.r.queues))
+	}
+	rt.advance(5 * time.Second) // the three expire, and a may queue again
+	a.c.take()
+	a.send(`{"type":"OFFER","dst":"absent9","payload":{}}`)
+	expectFrames(t, a.c)
 }
 
 func TestLeaveToPartners(t *testing.T) {
