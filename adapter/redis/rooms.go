@@ -141,6 +141,11 @@ redis.call('PERSIST', KEYS[2])
 local all = redis.call('HGETALL', KEYS[1])
 redis.call('HSET', KEYS[1], ARGV[1], seq .. ' ' .. ARGV[2])
 redis.call('SADD', KEYS[3], ARGV[6])
+if redis.call('EXISTS', KEYS[4]) == 1 then
+  redis.call('PEXPIRE', KEYS[4], ARGV[7])
+else
+  redis.call('SET', KEYS[4], '0', 'PX', ARGV[7])
+end
 redis.call('PUBLISH', ARGV[4], '{"seq":' .. seq .. ',' .. ARGV[5])
 table.insert(all, 1, seq)
 return all
@@ -184,8 +189,10 @@ func (r *Rooms) Join(room string, m signaling.Member, limit int, welcome func([]
 
 	ctx, cancel := r.opContext()
 	defer cancel()
-	res, err := joinScript.Run(ctx, r.c.rdb, []string{r.roomKey(room), r.seqKey(room), r.roomsKey()},
-		m.ID, r.c.uid+" "+m.Name, limit, r.channel, tail(room, m.ID, "", announce), room).Slice()
+	// The script also refreshes this node's heartbeat key, so that no
+	// other node reaps the new member before our next heartbeat.
+	res, err := joinScript.Run(ctx, r.c.rdb, []string{r.roomKey(room), r.seqKey(room), r.roomsKey(), r.nodeKey(r.c.uid)},
+		m.ID, r.c.uid+" "+m.Name, limit, r.channel, tail(room, m.ID, "", announce), room, r.opts.NodeTTL.Milliseconds()).Slice()
 	if err != nil {
 		r.forget(room, m.ID)
 		if errors.Is(err, redis.Nil) {
@@ -348,9 +355,10 @@ func (r *Rooms) beat() {
 	if err != nil && !errors.Is(err, redis.Nil) {
 		return
 	}
-	if prev == "" {
+	if prev != "1" {
 		// First beat, or Redis lost our key (restarted, or we were silent
-		// past NodeTTL): put this node's members back.
+		// past NodeTTL) and at most a join set it again ("0"): put this
+		// node's members back.
 		r.restore(ctx)
 	}
 	r.reap(ctx)

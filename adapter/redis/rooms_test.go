@@ -1,6 +1,7 @@
 package redisadapter
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/switchboard/switchboard/signaling"
+	"github.com/switchboard/switchboard/signaling/message"
 )
 
 // peer is a signaling client: a Peer that records frames, and its Session.
@@ -161,5 +163,47 @@ func TestSignalingAcrossNodes(t *testing.T) {
 	}
 	if n := p1.count("peer-joined"); n != 2 {
 		t.Errorf("ann got %d peer-joined, want 2", n)
+	}
+}
+
+// TestSignalingJoinBeforeHeartbeat: a member that joins before its node's
+// first heartbeat (or after Redis lost the node's key) is not reaped by
+// another node, and the next heartbeat restores the node's other members.
+func TestSignalingJoinBeforeHeartbeat(t *testing.T) {
+	_, nodes := cluster(t, 2)
+	slow := RoomsOptions{NodeTTL: time.Minute, HeartbeatInterval: 30 * time.Second}
+	ra, err := nodes[0].cl.Rooms(slow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rb, err := nodes[1].cl.Rooms(slow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	waitFor(t, "first heartbeat", 5*time.Second, func() bool {
+		return nodes[0].rdb.Exists(ctx, ra.nodeKey(nodes[0].cl.uid)).Val() == 1
+	})
+	p1 := &peer{}
+	welcome := func([]message.Peer) []byte { return []byte(`{"type":"joined"}`) }
+	if err := ra.Join("r", signaling.Member{ID: "P1", Name: "one", Peer: p1}, 0, welcome, []byte(`{"type":"peer-joined","id":"P1"}`)); err != nil {
+		t.Fatal(err)
+	}
+	// Redis loses node A's key and membership (as after a restart).
+	nodes[0].rdb.Del(ctx, ra.nodeKey(nodes[0].cl.uid), ra.roomKey("r"))
+	p2 := &peer{}
+	if err := ra.Join("r", signaling.Member{ID: "P2", Name: "two", Peer: p2}, 0, welcome, []byte(`{"type":"peer-joined","id":"P2"}`)); err != nil {
+		t.Fatal(err)
+	}
+	rb.reap(ctx)
+	if nodes[0].rdb.HExists(ctx, ra.roomKey("r"), "P2").Val() != true {
+		t.Fatal("a member that joined before its node's heartbeat was reaped")
+	}
+	ra.beat()
+	if nodes[0].rdb.HExists(ctx, ra.roomKey("r"), "P1").Val() != true {
+		t.Fatal("the heartbeat did not restore the member Redis lost")
+	}
+	if p1.count("peer-left") != 0 {
+		t.Fatal("a live member was announced as left")
 	}
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/switchboard/switchboard/internal/leakcheck"
 	"github.com/switchboard/switchboard/internal/sioservice"
 	"github.com/switchboard/switchboard/internal/testutil"
+	"github.com/switchboard/switchboard/signaling"
 	"github.com/switchboard/switchboard/socketio"
 )
 
@@ -94,6 +95,15 @@ func serveNode(redisAddr string, opts redisadapter.Options) (n *goNode, stop fun
 	mux := http.NewServeMux()
 	mux.Handle("/socket.io/", eio)
 	mux.Handle("/api/publish", sioservice.PublishHandler(sio.Of("/"), apiKey, opts.Logger))
+	rooms, err := cl.Rooms(redisadapter.RoomsOptions{NodeTTL: 1500 * time.Millisecond, HeartbeatInterval: 250 * time.Millisecond})
+	if err != nil {
+		return nil, nil, err
+	}
+	sig, err := signaling.New(signaling.Config{Rooms: rooms, STUNURLs: []string{}, Logger: opts.Logger})
+	if err != nil {
+		return nil, nil, err
+	}
+	mux.Handle("/signal", sig)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, nil, err
@@ -106,6 +116,7 @@ func serveNode(redisAddr string, opts redisadapter.Options) (n *goNode, stop fun
 		defer cancel()
 		sio.Shutdown(ctx)
 		eio.Shutdown(ctx)
+		sig.Shutdown(ctx)
 		hs.Shutdown(ctx)
 		<-done
 		cl.Shutdown(ctx)
