@@ -273,4 +273,19 @@ func TestPongDeadline(t *testing.T) {
 	if rec.Code != 400 || reason != ReasonPingTimeout || srv.Len() != 0 {
 		t.Fatalf("GET after the deadline: %d, reason %q, %d sessions", rec.Code, reason, srv.Len())
 	}
+
+	// The ping timer has not even run, and the ping is overdue by more than
+	// PingTimeout: the session is dead for the client, hence for a request.
+	reason = ""
+	s = srv.openSession(handshakeRequest(httptestRequest()), nil)
+	s.mu.Lock()
+	s.queue = nil // the handshake was collected
+	s.hbDue = time.Now().Add(-time.Second - time.Millisecond)
+	s.hb.Reset(time.Hour)
+	s.mu.Unlock()
+	rec = httptest.NewRecorder()
+	srv.ServeHTTP(rec, httptest.NewRequest("POST", "/engine.io/?EIO=4&transport=polling&sid="+s.ID(), strings.NewReader("3")))
+	if rec.Code != 400 || reason != ReasonPingTimeout || srv.Len() != 0 {
+		t.Fatalf("POST long after a ping was due: %d, reason %q, %d sessions", rec.Code, reason, srv.Len())
+	}
 }

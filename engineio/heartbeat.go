@@ -64,10 +64,19 @@ func (s *Socket) armPongDeadlineLocked() {
 }
 
 // expiredLocked closes the session if its pong deadline has passed but the
-// timer has not fired yet, so that a request arriving after the deadline
-// always finds the session closed, however late the timer runs.
+// timers have not run yet, so that a request arriving after the deadline
+// always finds the session closed, however late the timers run. Before the
+// ping is sent the deadline is PingTimeout after the ping was due: a ping
+// that late would reach the client after it gave up on the server.
 func (s *Socket) expiredLocked() bool {
-	if s.state == stOpen && s.awaitPong && !time.Now().Before(s.hbDue) {
+	if s.state != stOpen || s.hb == nil {
+		return s.state != stOpen
+	}
+	deadline := s.hbDue
+	if !s.awaitPong {
+		deadline = deadline.Add(s.srv.cfg.PingTimeout)
+	}
+	if !time.Now().Before(deadline) {
 		s.closeLocked(ReasonPingTimeout, nil, false)
 	}
 	return s.state != stOpen
