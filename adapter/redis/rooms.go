@@ -387,8 +387,8 @@ func (r *Rooms) restore(ctx context.Context) {
 	}
 }
 
-// reap removes the members of nodes whose heartbeat expired, announcing
-// their departure like a Leave.
+// reap removes the members of nodes whose heartbeat expired, and this
+// node's members that are gone, announcing their departure like a Leave.
 func (r *Rooms) reap(ctx context.Context) {
 	rooms, err := r.c.rdb.SMembers(ctx, r.roomsKey()).Result()
 	if err != nil {
@@ -406,6 +406,17 @@ func (r *Rooms) reap(ctx context.Context) {
 				continue
 			}
 			node := parts[1]
+			if node == r.c.uid {
+				// Ours but no longer here: it left while Redis was
+				// unreachable.
+				r.mu.Lock()
+				_, here := r.local[room][id]
+				r.mu.Unlock()
+				if !here && r.leave(room, id, message.AppendPeerLeft(nil, id)) {
+					r.c.log.Info("redisadapter: removed a signaling peer that left while Redis was unreachable", "room", room, "peer", id)
+				}
+				continue
+			}
 			ok, seen := alive[node]
 			if !seen {
 				n, err := r.c.rdb.Exists(ctx, r.nodeKey(node)).Result()

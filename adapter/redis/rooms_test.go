@@ -206,4 +206,13 @@ func TestSignalingJoinBeforeHeartbeat(t *testing.T) {
 	if p1.count("peer-left") != 0 {
 		t.Fatal("a live member was announced as left")
 	}
+
+	// P2 leaves while Redis is unreachable (only the local part happens):
+	// the next heartbeat removes it from Redis and announces it.
+	ra.forget("r", "P2")
+	ra.beat()
+	if nodes[0].rdb.HExists(ctx, ra.roomKey("r"), "P2").Val() {
+		t.Fatal("a member that left while Redis was down stays in Redis")
+	}
+	p1.wait(t, "peer-left", func(m map[string]any) bool { return m["id"] == "P2" })
 }
