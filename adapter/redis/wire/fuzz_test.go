@@ -2,6 +2,8 @@ package wire
 
 import (
 	"bytes"
+	"encoding/json"
+	"strings"
 	"testing"
 	"unicode/utf8"
 )
@@ -117,6 +119,24 @@ func FuzzFromJSON(f *testing.F) {
 		j2, _, _ := ToJSON(v2)
 		if !bytes.Equal(j, j2) {
 			t.Fatalf("unstable: %s vs %s", j, j2)
+		}
+	})
+}
+
+// FuzzFromJSONValid checks the hand-written parser against encoding/json:
+// it accepts exactly the valid documents (placeholders aside).
+func FuzzFromJSONValid(f *testing.F) {
+	for _, s := range []string{`[1,"a",{"b":[true,null]}]`, `{"a":1e5}`, ` "x\u00e9\n" `, `01`, `[1,]`, `{"a" 1}`, `"\ud800"`, "\"\xff\"", `-0.5e-3`, `[`, `tru`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		_, err := FromJSON(data, nil)
+		valid := json.Valid(data)
+		if err == nil && !valid {
+			t.Fatalf("accepted invalid JSON %q", data)
+		}
+		if err != nil && valid && !strings.Contains(err.Error(), "placeholder") && !strings.Contains(err.Error(), "nested too deep") {
+			t.Fatalf("rejected valid JSON %q: %v", data, err)
 		}
 	})
 }

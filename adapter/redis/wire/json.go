@@ -1,11 +1,9 @@
 package wire
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"strconv"
 	"unicode/utf8"
@@ -18,74 +16,224 @@ var ErrJSON = errors.New("wire: invalid payload")
 // become Map (key order kept), integral numbers int64, other numbers
 // float64, and every placeholder object ({"_placeholder":true,"num":N})
 // becomes the []byte of attachment N, as socket.io-parser reconstructs it.
+// It accepts exactly what encoding/json accepts.
 func FromJSON(data []byte, atts [][]byte) (any, error) {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.UseNumber()
-	v, err := jsonValue(dec, atts, 0)
+	p := jsonParser{b: data, atts: atts}
+	p.space()
+	v, err := p.value(0)
 	if err != nil {
 		return nil, err
 	}
-	if _, err := dec.Token(); err != io.EOF {
-		return nil, fmt.Errorf("%w: trailing data", ErrJSON)
+	p.space()
+	if p.i != len(p.b) {
+		return nil, p.fail("trailing data")
 	}
 	return v, nil
 }
 
-func jsonValue(dec *json.Decoder, atts [][]byte, depth int) (any, error) {
+// jsonParser is a small recursive-descent JSON parser (RFC 8259) building
+// MessagePack values directly, several times cheaper than decoding through
+// encoding/json's tokens on the broadcast path.
+type jsonParser struct {
+	b    []byte
+	i    int
+	atts [][]byte
+}
+
+func (p *jsonParser) fail(what string) error {
+	return fmt.Errorf("%w: %s at offset %d", ErrJSON, what, p.i)
+}
+
+func (p *jsonParser) space() {
+	for p.i < len(p.b) {
+		switch p.b[p.i] {
+		case ' ', '\t', '\n', '\r':
+			p.i++
+		default:
+			return
+		}
+	}
+}
+
+func (p *jsonParser) literal(word string, v any) (any, error) {
+	if len(p.b)-p.i < len(word) || string(p.b[p.i:p.i+len(word)]) != word {
+		return nil, p.fail("invalid literal")
+	}
+	p.i += len(word)
+	return v, nil
+}
+
+func (p *jsonParser) value(depth int) (any, error) {
 	if depth > maxDepth {
-		return nil, fmt.Errorf("%w: nested too deep", ErrJSON)
+		return nil, p.fail("nested too deep")
 	}
-	tok, err := dec.Token()
-	if err != nil {
-		return nil, fmt.Errorf("%w: %w", ErrJSON, err)
+	if p.i >= len(p.b) {
+		return nil, p.fail("unexpected end")
 	}
-	switch t := tok.(type) {
-	case nil, bool, string:
-		return t, nil
-	case json.Number:
-		return number(t)
-	case json.Delim:
-		if t == '[' {
-			out := []any{}
-			for dec.More() {
-				v, err := jsonValue(dec, atts, depth+1)
-				if err != nil {
-					return nil, err
-				}
-				out = append(out, v)
-			}
-			if _, err := dec.Token(); err != nil {
-				return nil, fmt.Errorf("%w: %w", ErrJSON, err)
-			}
+	switch c := p.b[p.i]; {
+	case c == '{':
+		return p.object(depth)
+	case c == '[':
+		p.i++
+		out := []any{}
+		p.space()
+		if p.i < len(p.b) && p.b[p.i] == ']' {
+			p.i++
 			return out, nil
 		}
-		out := Map{}
-		for dec.More() {
-			kt, err := dec.Token()
-			if err != nil {
-				return nil, fmt.Errorf("%w: %w", ErrJSON, err)
-			}
-			k, _ := kt.(string)
-			v, err := jsonValue(dec, atts, depth+1)
+		for {
+			p.space()
+			v, err := p.value(depth + 1)
 			if err != nil {
 				return nil, err
 			}
-			out = append(out, Pair{k, v})
-		}
-		if _, err := dec.Token(); err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrJSON, err)
-		}
-		if ph, ok := out.Get("_placeholder"); ok && ph == true {
-			num, _ := out.Get("num")
-			n, ok := num.(int64)
-			if !ok || n < 0 || n >= int64(len(atts)) {
-				return nil, fmt.Errorf("%w: placeholder %v out of range", ErrJSON, num)
+			out = append(out, v)
+			p.space()
+			if p.i >= len(p.b) {
+				return nil, p.fail("unterminated array")
 			}
-			return atts[n], nil
+			if p.b[p.i] == ']' {
+				p.i++
+				return out, nil
+			}
+			if p.b[p.i] != ',' {
+				return nil, p.fail("expected , or ]")
+			}
+			p.i++
 		}
-		return out, nil
+	case c == '"':
+		return p.str()
+	case c == 't':
+		return p.literal("true", true)
+	case c == 'f':
+		return p.literal("false", false)
+	case c == 'n':
+		return p.literal("null", nil)
+	case c == '-' || (c >= '0' && c <= '9'):
+		return p.num()
 	}
-	return nil, fmt.Errorf("%w: unexpected %v", ErrJSON, tok)
+	return nil, p.fail("unexpected character")
+}
+
+func (p *jsonParser) object(depth int) (any, error) {
+	p.i++
+	out := Map{}
+	p.space()
+	if p.i < len(p.b) && p.b[p.i] == '}' {
+		p.i++
+		return p.placeholder(out)
+	}
+	for {
+		p.space()
+		if p.i >= len(p.b) || p.b[p.i] != '"' {
+			return nil, p.fail("expected object key")
+		}
+		k, err := p.str()
+		if err != nil {
+			return nil, err
+		}
+		p.space()
+		if p.i >= len(p.b) || p.b[p.i] != ':' {
+			return nil, p.fail("expected :")
+		}
+		p.i++
+		p.space()
+		v, err := p.value(depth + 1)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, Pair{k.(string), v})
+		p.space()
+		if p.i >= len(p.b) {
+			return nil, p.fail("unterminated object")
+		}
+		if p.b[p.i] == '}' {
+			p.i++
+			return p.placeholder(out)
+		}
+		if p.b[p.i] != ',' {
+			return nil, p.fail("expected , or }")
+		}
+		p.i++
+	}
+}
+
+// placeholder resolves {"_placeholder":true,"num":N} to its attachment.
+func (p *jsonParser) placeholder(m Map) (any, error) {
+	if ph, ok := m.Get("_placeholder"); ok && ph == true {
+		num, _ := m.Get("num")
+		n, ok := num.(int64)
+		if !ok || n < 0 || n >= int64(len(p.atts)) {
+			return nil, fmt.Errorf("%w: placeholder %v out of range", ErrJSON, num)
+		}
+		return p.atts[n], nil
+	}
+	return m, nil
+}
+
+func (p *jsonParser) str() (any, error) {
+	start := p.i
+	p.i++
+	escaped := false
+	for p.i < len(p.b) {
+		c := p.b[p.i]
+		switch {
+		case c == '"':
+			p.i++
+			raw := p.b[start:p.i]
+			if !escaped && utf8.Valid(raw) {
+				return string(raw[1 : len(raw)-1]), nil
+			}
+			var s string
+			if err := json.Unmarshal(raw, &s); err != nil {
+				return nil, fmt.Errorf("%w: %w", ErrJSON, err)
+			}
+			return s, nil
+		case c == '\\':
+			escaped = true
+			p.i += 2
+		case c < 0x20:
+			return nil, p.fail("control character in string")
+		default:
+			p.i++
+		}
+	}
+	return nil, p.fail("unterminated string")
+}
+
+func (p *jsonParser) num() (any, error) {
+	start := p.i
+	if p.b[p.i] == '-' {
+		p.i++
+	}
+	digits := func() int {
+		n := 0
+		for p.i < len(p.b) && p.b[p.i] >= '0' && p.b[p.i] <= '9' {
+			p.i++
+			n++
+		}
+		return n
+	}
+	intStart := p.i
+	if digits() == 0 || (p.b[intStart] == '0' && p.i-intStart > 1) {
+		return nil, p.fail("invalid number")
+	}
+	if p.i < len(p.b) && p.b[p.i] == '.' {
+		p.i++
+		if digits() == 0 {
+			return nil, p.fail("invalid number")
+		}
+	}
+	if p.i < len(p.b) && (p.b[p.i] == 'e' || p.b[p.i] == 'E') {
+		p.i++
+		if p.i < len(p.b) && (p.b[p.i] == '+' || p.b[p.i] == '-') {
+			p.i++
+		}
+		if digits() == 0 {
+			return nil, p.fail("invalid number")
+		}
+	}
+	return number(json.Number(p.b[start:p.i]))
 }
 
 func number(n json.Number) (any, error) {
@@ -93,9 +241,10 @@ func number(n json.Number) (any, error) {
 		return i, nil
 	}
 	f, err := strconv.ParseFloat(string(n), 64)
-	if err != nil {
+	if err != nil && !errors.Is(err, strconv.ErrRange) {
 		return nil, fmt.Errorf("%w: number %s", ErrJSON, n)
 	}
+	// Out of range: ±Inf or 0, as JSON.parse makes them.
 	if f == math.Trunc(f) && math.Abs(f) <= 1<<53 {
 		return int64(f), nil
 	}
