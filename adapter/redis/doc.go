@@ -8,13 +8,17 @@
 //	rdb := redis.NewClient(&redis.Options{Addr: "127.0.0.1:6379"})
 //	cl, err := redisadapter.New(rdb, redisadapter.Options{})
 //	srv, err := socketio.New(socketio.Config{Adapter: cl.Adapter})
+//	rooms, err := cl.Rooms(redisadapter.RoomsOptions{}) // signaling across nodes
+//	sig, err := signaling.New(signaling.Config{Rooms: rooms})
 //	...
 //	http.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
 //		if !cl.Ready() { w.WriteHeader(http.StatusServiceUnavailable) }
 //	})
 //	...
 //	srv.Shutdown(ctx) // closes the namespaces' adapters
+//	sig.Shutdown(ctx)
 //	cl.Shutdown(ctx)  // flushes queued publications, stops the goroutines
+//	rdb.Close()
 //
 // # What crosses Redis
 //
@@ -44,4 +48,10 @@
 // exponential backoff and resubscribes, and cross-node delivery resumes.
 // Publications made while Redis is unreachable are dropped (Redis pub/sub
 // keeps nothing for absent subscribers).
+//
+// # Signaling
+//
+// Cluster.Rooms is a signaling.Rooms kept in Redis, so that WebRTC peers on
+// different nodes find each other; see Rooms. docs/scaleout.md states what
+// is shared, what is recovered and the measured failure timings.
 package redisadapter
