@@ -145,7 +145,7 @@ func TestCloseFromOnMessage(t *testing.T) {
 		defer cancel()
 		_ = srv.Shutdown(ctx) // the closed session waits for a poll that never comes
 	}()
-	s := srv.openSession(handshakeRequest(httptestRequest()), nil)
+	s := srv.openSession(handshakeRequest(httptestRequest()), nil, time.Now())
 	s.onPacket(packetMessage("a"))
 	s.onPacket(packetMessage("b")) // after close: dropped
 	mu.Lock()
@@ -254,7 +254,7 @@ func TestPongDeadline(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer srv.Shutdown(context.Background())
-	s := srv.openSession(handshakeRequest(httptestRequest()), nil)
+	s := srv.openSession(handshakeRequest(httptestRequest()), nil, time.Now())
 	s.mu.Lock()
 	due := time.Now().Add(-100 * time.Millisecond) // the timer ran 100 ms late
 	s.hbDue = due
@@ -277,7 +277,7 @@ func TestPongDeadline(t *testing.T) {
 	// The ping timer has not even run, and the ping is overdue by more than
 	// PingTimeout: the session is dead for the client, hence for a request.
 	reason = ""
-	s = srv.openSession(handshakeRequest(httptestRequest()), nil)
+	s = srv.openSession(handshakeRequest(httptestRequest()), nil, time.Now())
 	s.mu.Lock()
 	s.queue = nil // the handshake was collected
 	s.hbDue = time.Now().Add(-time.Second - time.Millisecond)

@@ -13,11 +13,12 @@ import "time"
 // callback was already waiting for Socket.mu finds hbDue in the future.
 
 // startHeartbeatLocked schedules the first ping, PingInterval after the
-// handshake.
-func (s *Socket) startHeartbeatLocked() {
-	d := s.srv.cfg.PingInterval
-	s.hbDue = time.Now().Add(d)
-	s.hb = time.AfterFunc(d, s.onHeartbeat)
+// handshake request arrived (since): the client counts from the handshake
+// response, which comes later, so the server's deadlines never trail the
+// client's.
+func (s *Socket) startHeartbeatLocked(since time.Time) {
+	s.hbDue = since.Add(s.srv.cfg.PingInterval)
+	s.hb = time.AfterFunc(time.Until(s.hbDue), s.onHeartbeat)
 }
 
 func (s *Socket) stopHeartbeatLocked() {

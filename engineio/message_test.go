@@ -3,6 +3,7 @@ package engineio
 import (
 	"bytes"
 	"testing"
+	"time"
 
 	"github.com/switchboard/switchboard/websocket"
 )
@@ -94,7 +95,7 @@ func BenchmarkBroadcastPolling(b *testing.B) {
 	const n = 1000
 	socks := make([]*Socket, n)
 	for i := range socks {
-		socks[i] = srv.openSession(handshakeRequest(httptestRequest()), nil)
+		socks[i] = srv.openSession(handshakeRequest(httptestRequest()), nil, time.Now())
 	}
 	m := NewMessage([]byte(`42["event","a message of a realistic size for chat"]`), false)
 	b.ReportAllocs()

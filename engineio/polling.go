@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"time"
 
 	"github.com/switchboard/switchboard/engineio/packet"
 )
@@ -25,8 +26,8 @@ var (
 // handshakePolling opens a session over polling: the handshake GET is
 // answered at once with the open packet (and whatever the Handler sent from
 // OnOpen).
-func (srv *Server) handshakePolling(w http.ResponseWriter, r *http.Request) {
-	s := srv.openSession(handshakeRequest(r), nil)
+func (srv *Server) handshakePolling(w http.ResponseWriter, r *http.Request, arrived time.Time) {
+	s := srv.openSession(handshakeRequest(r), nil, arrived)
 	if s == nil {
 		writeRequestError(w, reqErr(CodeBadRequest, "server shutting down"))
 		return

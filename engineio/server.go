@@ -72,6 +72,7 @@ func (srv *Server) Len() int {
 // A rejected request gets 400 or 403 with the reference's JSON body
 // {"code":N,"message":"..."} (see ErrorCode).
 func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	arrived := time.Now()
 	if srv.cors(w, r) {
 		return
 	}
@@ -85,11 +86,11 @@ func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	transport := Transport(q.Get("transport"))
 	switch {
 	case transport == WebSocket && s == nil:
-		srv.handshakeWebSocket(w, r)
+		srv.handshakeWebSocket(w, r, arrived)
 	case transport == WebSocket:
 		srv.upgradeWebSocket(w, r, s)
 	case s == nil:
-		srv.handshakePolling(w, r)
+		srv.handshakePolling(w, r, arrived)
 	case r.Method == http.MethodGet:
 		s.servePoll(w, r)
 	case r.Method == http.MethodPost:
@@ -149,15 +150,15 @@ func handshakeRequest(r *http.Request) *http.Request {
 }
 
 // openSession creates and registers a session for the handshake request
-// req (a handshakeRequest copy), on polling or, when ws is not nil, on that
-// WebSocket, and calls OnOpen. It returns nil when the server is shutting
+// req (a handshakeRequest copy) that arrived at since, on polling or, when
+// ws is not nil, on that WebSocket, and calls OnOpen. It returns nil when the server is shutting
 // down.
 //
 // The open packet is queued (polling) or sent (WebSocket) and the heartbeat
 // started under s.mu, so no close can interleave; recvMu is held across
 // OnOpen, so that OnClose, even for a close that happens meanwhile, comes
 // after it.
-func (srv *Server) openSession(req *http.Request, ws *wsTransport) *Socket {
+func (srv *Server) openSession(req *http.Request, ws *wsTransport, since time.Time) *Socket {
 	s := &Socket{srv: srv, id: newID(), req: req, transport: Polling}
 	if ws != nil {
 		s.transport, s.ws, ws.s = WebSocket, ws, s
@@ -179,7 +180,7 @@ func (srv *Server) openSession(req *http.Request, ws *wsTransport) *Socket {
 	} else {
 		s.queue = append(s.queue, open)
 	}
-	s.startHeartbeatLocked()
+	s.startHeartbeatLocked(since)
 	s.mu.Unlock()
 	srv.h.OnOpen(s)
 	s.recvMu.Unlock()

@@ -61,14 +61,15 @@ type wsTransport struct {
 	conn *websocket.Conn
 	// probe: the connection is upgrading s from polling; it turns false
 	// when the upgrade completes. Only t's handlers (one goroutine) use it.
-	probe bool
-	req   *http.Request // the handshake request, until OnOpen
+	probe   bool
+	req     *http.Request // the handshake request, until OnOpen
+	arrived time.Time     // when it arrived
 }
 
 // handshakeWebSocket opens a WebSocket-only session; the open packet is the
 // first frame (section "Handshake"), with no upgrades.
-func (srv *Server) handshakeWebSocket(w http.ResponseWriter, r *http.Request) {
-	t := &wsTransport{srv: srv, req: handshakeRequest(r)}
+func (srv *Server) handshakeWebSocket(w http.ResponseWriter, r *http.Request, arrived time.Time) {
+	t := &wsTransport{srv: srv, req: handshakeRequest(r), arrived: arrived}
 	if _, err := srv.ws.ws.Upgrade(w, r, t); err != nil {
 		srv.log.Debug("engineio: websocket handshake failed", "err", err, "remote", r.RemoteAddr)
 	}
@@ -94,7 +95,7 @@ func (t *wsTransport) OnOpen(c *websocket.Conn) {
 	}
 	req := t.req
 	t.req = nil
-	if t.srv.openSession(req, t) == nil {
+	if t.srv.openSession(req, t, t.arrived) == nil {
 		_ = c.Close(websocket.StatusGoingAway, "server shutting down")
 	}
 }
