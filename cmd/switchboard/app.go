@@ -11,6 +11,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/redis/go-redis/v9"
+	"github.com/switchboard/switchboard/adapter/redis"
 	"github.com/switchboard/switchboard/engineio"
 	"github.com/switchboard/switchboard/internal/sioservice"
 	"github.com/switchboard/switchboard/peerjs"
@@ -35,10 +37,12 @@ type app struct {
 	turn *turn.Server
 	mux  *http.ServeMux
 
+	cluster *redisadapter.Cluster // nil when standalone
+	rdb     *redis.Client
+
 	tlsConfig *tls.Config
 	wg        sync.WaitGroup
 	errs      chan error
-	closers   []func()
 }
 
 func newApp(cfg *config, log *slog.Logger) (*app, error) {
@@ -64,8 +68,27 @@ func newApp(cfg *config, log *slog.Logger) (*app, error) {
 		return nil, err
 	}
 
+	// With --redis-url, Socket.IO rooms and broadcasts and the signaling
+	// rooms are shared with the other nodes through Redis.
+	sioCfg := socketio.Config{Recovery: &socketio.RecoveryConfig{}, Logger: log}
+	sigCfg := signaling.Config{Logger: log}
+	if cfg.redisURL != "" {
+		opts, err := redis.ParseURL(cfg.redisURL)
+		if err != nil {
+			return nil, fmt.Errorf("--redis-url: %w", err)
+		}
+		a.rdb = redis.NewClient(opts)
+		if a.cluster, err = redisadapter.New(a.rdb, redisadapter.Options{Logger: log}); err != nil {
+			return nil, fmt.Errorf("--redis-url: %w", err)
+		}
+		sioCfg.Adapter = a.cluster.Adapter
+		if sigCfg.Rooms, err = a.cluster.Rooms(redisadapter.RoomsOptions{}); err != nil {
+			return nil, fmt.Errorf("--redis-url: %w", err)
+		}
+	}
+
 	// Socket.IO with the default-namespace service of the contract.
-	if a.sio, err = socketio.New(socketio.Config{Recovery: &socketio.RecoveryConfig{}, Logger: log}); err != nil {
+	if a.sio, err = socketio.New(sioCfg); err != nil {
 		return nil, err
 	}
 	sioservice.Install(a.sio.Of("/"))
@@ -79,7 +102,6 @@ func newApp(cfg *config, log *slog.Logger) (*app, error) {
 	}
 
 	// WebRTC signaling, with TURN credentials when TURN has a secret.
-	sigCfg := signaling.Config{Logger: log}
 	if cfg.turnListen == "off" {
 		sigCfg.STUNURLs = []string{}
 	} else if cfg.turnSecret != "" {
@@ -114,6 +136,10 @@ func (a *app) routes() {
 		_, _ = w.Write([]byte("ok\n"))
 	})
 	m.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		if a.cluster != nil && !a.cluster.Ready() {
+			http.Error(w, "not ready: redis unavailable", http.StatusServiceUnavailable)
+			return
+		}
 		_, _ = w.Write([]byte("ready\n"))
 	})
 	m.Handle("/", web.Handler())
@@ -200,6 +226,10 @@ func (a *app) shutdown(ctx context.Context) error {
 		}()
 	}
 	wg.Wait()
+	if a.cluster != nil {
+		// After Socket.IO and signaling: their last publications flush first.
+		errs = append(errs, a.cluster.Shutdown(ctx), a.rdb.Close())
+	}
 	a.wg.Wait()
 	var out []error
 	for _, e := range errs {

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"github.com/switchboard/switchboard/turn"
 )
 
@@ -30,6 +31,8 @@ type config struct {
 	turnUsers     map[string]string
 	turnRelayIP   netip.Addr
 	turnAllow     []netip.Prefix
+
+	redisURL string
 
 	logFormat       string
 	logLevel        slog.Level
@@ -77,6 +80,7 @@ func parseConfig(args []string, getenv func(string) string) (*config, error) {
 	fs.Var(&listFlag{vals: &users}, "turn-user", "a static long-term TURN user NAME=PASS; repeatable")
 	fs.StringVar(&relayIP, "turn-relay-ip", "", "address relayed transport addresses are allocated on (default: first non-loopback IPv4)")
 	fs.Var(&listFlag{vals: &allow}, "turn-allow-peer", "CIDR of peers that may be relayed to even if denied by default; repeatable")
+	fs.StringVar(&c.redisURL, "redis-url", "", "join other nodes through Redis (redis://127.0.0.1:6379/0); without it the node is standalone, in memory")
 	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&level, "log-level", "info", "log level: debug, info, warn, error")
 	fs.Int64Var(&c.wsMaxMessage, "ws-max-message", 64<<20, "largest message accepted on /echo, in bytes")
@@ -150,6 +154,11 @@ func parseConfig(args []string, getenv func(string) string) (*config, error) {
 			return nil, fmt.Errorf("--turn-allow-peer %q: %v", a, err)
 		}
 		c.turnAllow = append(c.turnAllow, p)
+	}
+	if c.redisURL != "" {
+		if _, err := redis.ParseURL(c.redisURL); err != nil {
+			return nil, fmt.Errorf("--redis-url %q: %v", c.redisURL, err)
+		}
 	}
 	if relayIP != "" {
 		ip, err := netip.ParseAddr(relayIP)

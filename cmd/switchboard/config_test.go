@@ -62,6 +62,7 @@ func TestConfigErrorsNameTheSetting(t *testing.T) {
 		{[]string{"--no-such-flag"}, nil, "no-such-flag"},
 		{nil, map[string]string{"SWITCHBOARD_ECHO": "maybe"}, "SWITCHBOARD_ECHO"},
 		{[]string{"stray"}, nil, "stray"},
+		{[]string{"--redis-url", "http://x"}, nil, "--redis-url"},
 	} {
 		_, err := parseConfig(tc.args, env(tc.env))
 		if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "\n") {

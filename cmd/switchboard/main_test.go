@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -19,7 +20,13 @@ import (
 	"github.com/switchboard/switchboard/websocket"
 )
 
-func TestMain(m *testing.M) { os.Exit(leakcheck.Run(m)) }
+func TestMain(m *testing.M) {
+	code := leakcheck.Run(m)
+	if buildDir != "" {
+		_ = os.RemoveAll(buildDir)
+	}
+	os.Exit(code)
+}
 
 func freeAddr(t *testing.T) string {
 	t.Helper()
@@ -38,10 +45,7 @@ func TestBinaryEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}
-	bin := filepath.Join(t.TempDir(), "switchboard")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildBinary(t)
 	httpAddr, turnAddr := freeAddr(t), freeAddr(t)
 	cmd := exec.Command(bin, "--echo", "--api-key", "k")
 	cmd.Env = append(os.Environ(), "SWITCHBOARD_LISTEN="+httpAddr, "SWITCHBOARD_TURN_LISTEN="+turnAddr, "SWITCHBOARD_TURN_SECRET=s", "SWITCHBOARD_LOG_FORMAT=json")
@@ -161,6 +165,32 @@ func TestBinaryEndToEnd(t *testing.T) {
 	if l := <-logs; !strings.Contains(l, `"msg":"stopped"`) {
 		t.Errorf("no stopped log line:\n%s", l)
 	}
+}
+
+var (
+	buildOnce sync.Once
+	builtBin  string
+	buildErr  error
+	buildDir  string
+)
+
+// buildBinary builds switchboard once per test run.
+func buildBinary(t *testing.T) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		buildDir, buildErr = os.MkdirTemp("", "switchboard-test")
+		if buildErr != nil {
+			return
+		}
+		builtBin = filepath.Join(buildDir, "switchboard")
+		if out, err := exec.Command("go", "build", "-o", builtBin, ".").CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return builtBin
 }
 
 // stunBindingTCP sends a Binding request and checks for a success response.
