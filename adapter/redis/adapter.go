@@ -127,14 +127,12 @@ func (a *Adapter) Broadcast(ctx context.Context, p *packet.Packet, opts socketio
 	return nil
 }
 
-// onBroadcast delivers a broadcast from another node (onmessage). A message
-// on a room channel is skipped when no local socket is in the room.
+// onBroadcast delivers a broadcast from another node (onmessage). Unlike
+// the Node.js adapter it does not skip room channels without local members:
+// with connection-state recovery the packet must be kept for this node's
+// disconnected sockets of that room.
 func (a *Adapter) onBroadcast(channel string, payload []byte) {
-	rest, ok := strings.CutPrefix(channel, a.channel)
-	if !ok {
-		return
-	}
-	if room := strings.TrimSuffix(rest, "#"); room != "" && a.RoomSize(room) == 0 {
+	if !strings.HasPrefix(channel, a.channel) {
 		return
 	}
 	m, err := wire.DecodeBroadcast(payload)

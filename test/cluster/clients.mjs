@@ -5,7 +5,12 @@
 //   {"op":"connect","id":ID,"url":URL}          → {"ev":"connected","id","sid"}
 //   {"op":"emit","id":ID,"seq":N,"event":E,"args":[...],"ack":true}
 //                                                 → {"ev":"ack","id","seq","args"}
+//   {"op":"drop","id":ID}: close the transport (recoverable); with
+//     "reconnect":true at connect the client comes back after "delay" ms
+//   {"op":"state","id":ID,"seq":N}             → {"ev":"state","id","seq","pid","offset"}
 //   {"op":"close","id":ID}, {"op":"exit"}
+// "connect" also takes "reconnect", "delay" and "auth"; "connected" reports
+// "recovered".
 // Every event a socket receives is reported as {"ev":"event","id","event","args"};
 // an event that asks for an ack is answered with {"client":ID,"echo":args[0],"bin":<bytes of ID>}.
 // Binary values travel as {"$bin":"<base64>"} in both directions.
@@ -36,9 +41,10 @@ rl.on("line", (line) => {
   const c = JSON.parse(line);
   switch (c.op) {
     case "connect": {
-      const s = io(c.url, { transports: ["websocket"], reconnection: false, forceNew: true });
+      const s = io(c.url, { transports: ["websocket"], reconnection: !!c.reconnect, reconnectionDelay: c.delay ?? 1000,
+        randomizationFactor: 0, forceNew: true, auth: c.auth });
       sockets.set(c.id, s);
-      s.on("connect", () => out({ ev: "connected", id: c.id, sid: s.id }));
+      s.on("connect", () => out({ ev: "connected", id: c.id, sid: s.id, recovered: s.recovered }));
       s.on("connect_error", (e) => out({ ev: "connect_error", id: c.id, message: e.message }));
       s.on("disconnect", (reason) => out({ ev: "disconnect", id: c.id, reason }));
       s.onAny((event, ...args) => {
@@ -55,6 +61,12 @@ rl.on("line", (line) => {
       else s.emit(c.event, ...args);
       break;
     }
+    case "drop": // lose the transport, as a network failure does
+      sockets.get(c.id)?.io.engine.close();
+      break;
+    case "state": // the recovery state the client would present
+      out({ ev: "state", id: c.id, seq: c.seq, pid: sockets.get(c.id)?._pid, offset: sockets.get(c.id)?._lastOffset });
+      break;
     case "close":
       sockets.get(c.id)?.close();
       break;

@@ -83,7 +83,8 @@ func serveNode(redisAddr string, opts redisadapter.Options) (n *goNode, stop fun
 	if err != nil {
 		return nil, nil, err
 	}
-	sio, err := socketio.New(socketio.Config{Adapter: cl.Adapter, Logger: opts.Logger})
+	// Connection-state recovery on, as in the binary.
+	sio, err := socketio.New(socketio.Config{Adapter: cl.Adapter, Logger: opts.Logger, Recovery: &socketio.RecoveryConfig{}})
 	if err != nil {
 		return nil, nil, err
 	}
