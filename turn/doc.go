@@ -16,6 +16,10 @@
 //	...
 //	s.Shutdown(ctx)
 //
+// ListenAndServe(addr) does the UDP and TCP pair on one port (the
+// --turn-listen flag) and ListenAndServeTLS(addr, cfg) the TLS listener
+// (--turn-tls-listen).
+//
 // New starts nothing; each Serve method blocks until Shutdown and then
 // returns ErrServerClosed; Shutdown deletes every allocation, closes every
 // socket and connection the server was given and waits for its goroutines.
