@@ -28,6 +28,7 @@ type Adapter struct {
 	mu       sync.Mutex
 	requests map[string]*pending    // our requests waiting for responses
 	acks     map[string]*ackRequest // our broadcasts with ack
+	persists map[string]time.Time   // when each kept session (by pid) was kept
 }
 
 var _ socketio.Adapter = (*Adapter)(nil)
@@ -42,6 +43,7 @@ func newAdapter(c *Cluster, nsp *socketio.Namespace) *Adapter {
 		specificResponseChannel: k + "-response#" + n + "#" + c.uid + "#",
 		requests:                map[string]*pending{},
 		acks:                    map[string]*ackRequest{},
+		persists:                map[string]time.Time{},
 	}
 }
 
@@ -251,4 +253,45 @@ func (ar *ackRequest) count(n int) {
 	if ar.counts == ar.want {
 		close(ar.done)
 	}
+}
+
+// maxPersistAge bounds how long PersistSession's timestamps are kept; it is
+// far above any sensible MaxDisconnectionDuration.
+const maxPersistAge = time.Hour
+
+// PersistSession implements socketio.Adapter: the session is kept by the
+// embedded MemoryAdapter (this node only), with the time it was kept.
+func (a *Adapter) PersistSession(s *socketio.Session) {
+	now := time.Now()
+	a.mu.Lock()
+	a.persists[s.PID] = now
+	if len(a.persists)%1024 == 0 {
+		for pid, at := range a.persists {
+			if now.Sub(at) > maxPersistAge {
+				delete(a.persists, pid)
+			}
+		}
+	}
+	a.mu.Unlock()
+	a.MemoryAdapter.PersistSession(s)
+}
+
+// RestoreSession implements socketio.Adapter. A session is not restored if
+// Redis was unavailable at any time since it was kept: broadcasts from other
+// nodes may have been lost meanwhile, and a recovered socket must miss
+// nothing.
+func (a *Adapter) RestoreSession(ctx context.Context, pid, offset string) (*socketio.Session, error) {
+	a.mu.Lock()
+	at, ok := a.persists[pid]
+	delete(a.persists, pid)
+	a.mu.Unlock()
+	s, err := a.MemoryAdapter.RestoreSession(ctx, pid, offset)
+	if s == nil || err != nil {
+		return s, err
+	}
+	if !ok || !a.c.Ready() || a.c.lastDown.Load() >= at.UnixNano() {
+		a.c.log.Debug("redisadapter: session not restored: Redis was unavailable meanwhile", "nsp", a.nsp.Name(), "pid", pid)
+		return nil, nil
+	}
+	return s, nil
 }

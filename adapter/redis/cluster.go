@@ -92,8 +92,9 @@ type Cluster struct {
 	log  *slog.Logger
 	uid  string // this node's id on the wire (uid2(6) in the Node.js adapter)
 
-	ready atomic.Bool
-	stats stats
+	ready    atomic.Bool
+	lastDown atomic.Int64 // unix nanoseconds of the last change to not ready
+	stats    stats
 
 	mu       sync.Mutex
 	adapters map[string]*Adapter // by namespace name
@@ -173,6 +174,9 @@ func (c *Cluster) Stats() Stats {
 func (c *Cluster) setReady(up bool, err error) {
 	if c.ready.Swap(up) == up {
 		return
+	}
+	if !up {
+		c.lastDown.Store(time.Now().UnixNano())
 	}
 	if up {
 		c.log.Info("redisadapter: connected to Redis, cross-node delivery on", "uid", c.uid)

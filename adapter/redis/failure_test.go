@@ -2,6 +2,8 @@ package redisadapter
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"strings"
 	"syscall"
@@ -9,6 +11,8 @@ import (
 	"time"
 
 	"github.com/switchboard/switchboard/internal/testutil"
+	"github.com/switchboard/switchboard/socketio"
+	"github.com/switchboard/switchboard/socketio/packet"
 )
 
 func startRedisOn(t *testing.T, port int) *testutil.Process {
@@ -120,5 +124,42 @@ func TestRedisUnresponsive(t *testing.T) {
 	waitFor(t, "ready after the pause", 10*time.Second, a.cl.Ready)
 	if d := time.Since(start); d < 1500*time.Millisecond {
 		t.Fatalf("ready again %v into a 1.5 s pause", d)
+	}
+}
+
+// TestRecoveryAfterOutage: a session kept while Redis was available is
+// restored on its node; one that lived through a Redis outage is not, as
+// broadcasts from other nodes may have been lost meanwhile.
+func TestRecoveryAfterOutage(t *testing.T) {
+	addr := testutil.StartRedis(t)
+	cfg := socketio.Config{Recovery: &socketio.RecoveryConfig{}}
+	a := newNodeConfig(t, addr, Options{}, cfg)
+	b := newNodeConfig(t, addr, Options{}, cfg)
+	waitCount(t, []*node{a, b}, 2)
+
+	session := func() (c *client, offset string) {
+		c = connect(t, a)
+		if err := b.nsp().Emit("tick"); err != nil {
+			t.Fatal(err)
+		}
+		p := c.waitEvent(t, "tick")
+		elems, _ := packet.SplitArray(p.Data)
+		json.Unmarshal(elems[len(elems)-1], &offset)
+		c.Close() // a transport close: the session is kept
+		waitFor(t, "socket gone", 5*time.Second, func() bool { _, ok := a.nsp().Socket(c.sid); return !ok })
+		return c, offset
+	}
+	c, off := session()
+	back := connectAuth(t, a, fmt.Sprintf(`{"pid":%q,"offset":%q}`, c.pid, off))
+	if back.sid != c.sid {
+		t.Fatalf("not restored without an outage: sid %s, was %s", back.sid, c.sid)
+	}
+
+	c, off = session()
+	a.cl.setReady(false, errors.New("simulated outage"))
+	a.cl.setReady(true, nil)
+	back = connectAuth(t, a, fmt.Sprintf(`{"pid":%q,"offset":%q}`, c.pid, off))
+	if back.sid == c.sid {
+		t.Fatal("restored a session that lived through a Redis outage")
 	}
 }

@@ -54,6 +54,11 @@ func (n *node) stop() {
 
 func newNode(t *testing.T, addr string, opts Options) *node {
 	t.Helper()
+	return newNodeConfig(t, addr, opts, socketio.Config{})
+}
+
+func newNodeConfig(t *testing.T, addr string, opts Options, cfg socketio.Config) *node {
+	t.Helper()
 	lb := &logBuffer{}
 	opts.Logger = slog.New(slog.NewTextHandler(lb, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	rdb := redis.NewClient(&redis.Options{Addr: addr, MaxRetries: -1, DialTimeout: time.Second})
@@ -61,7 +66,8 @@ func newNode(t *testing.T, addr string, opts Options) *node {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv, err := socketio.New(socketio.Config{Adapter: cl.Adapter, Logger: opts.Logger})
+	cfg.Adapter, cfg.Logger = cl.Adapter, opts.Logger
+	srv, err := socketio.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -120,6 +126,7 @@ type client struct {
 	t    *testing.T
 	id   string
 	sid  string
+	pid  string
 	conn *socketio.Conn
 
 	mu     sync.Mutex
@@ -160,19 +167,25 @@ func (c *client) Close() error {
 // connect attaches a client to n's main namespace and waits for its sid.
 func connect(t *testing.T, n *node) *client {
 	t.Helper()
+	return connectAuth(t, n, "")
+}
+
+// connectAuth connects with an auth payload (JSON, "" for none).
+func connectAuth(t *testing.T, n *node, auth string) *client {
+	t.Helper()
 	c := &client{t: t, id: fmt.Sprintf("eio%d", clientIDs.Add(1))}
 	conn, err := n.srv.Open(c, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	c.conn = conn
-	conn.Receive([]byte("0"), false)
+	conn.Receive([]byte("0"+auth), false)
 	p := c.wait(t, func(p *packet.Packet) bool { return p.Type == packet.Connect })
-	var hello struct{ SID string }
+	var hello struct{ SID, PID string }
 	if err := json.Unmarshal(p.Data, &hello); err != nil || hello.SID == "" {
 		t.Fatalf("connect reply %s: %v", p.Data, err)
 	}
-	c.sid = hello.SID
+	c.sid, c.pid = hello.SID, hello.PID
 	return c
 }
 
