@@ -56,6 +56,11 @@ assert s.count(old) == 1, "harness changed upstream; review the fixes"
 open(p, "w").write(s.replace(old, new))
 PY
 
+if (echo > /dev/tcp/127.0.0.1/3000) 2>/dev/null; then
+  echo "something already listens on 127.0.0.1:3000; stop it first (the suite would test it instead)" >&2
+  exit 1
+fi
+
 BIN=$(mktemp -d)/conformance
 (cd "$ROOT" && go build -o "$BIN" ./test/conformance/socketio)
 "$BIN" --profile protocol &
@@ -65,6 +70,7 @@ for _ in $(seq 1 100); do
   (echo > /dev/tcp/127.0.0.1/3000) 2>/dev/null && break
   sleep 0.1
 done
+kill -0 "$SERVER" 2>/dev/null || { echo "conformance server exited" >&2; exit 1; }
 
 failed=0
 for i in $(seq 1 "$RUNS"); do
