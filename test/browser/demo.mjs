@@ -28,11 +28,17 @@ async function enter(context, label, name, lobbyShot) {
   await page.fill('#room', room);
   await page.click('#joinBtn');
   try {
-    await page.waitForSelector('#roomView:not([hidden])', { timeout: 20_000 });
+    await page.waitForSelector('#roomView:not([hidden])', { timeout: 60_000 });
   } catch (err) {
     const lobby = await page.textContent('#lobbyError').catch(() => '?');
     const btn = await page.textContent('#joinBtn').catch(() => '?');
-    throw new Error(`${label} did not enter the room (button "${btn}", lobby error "${lobby}"): ${err.message.split('\n')[0]}`);
+    const form = await page.evaluate(() => ({
+      url: location.href, valid: document.querySelector('#joinForm').checkValidity(),
+      name: document.querySelector('#name').value, room: document.querySelector('#room').value,
+      lobby: !document.querySelector('#lobby').hidden, roomView: !document.querySelector('#roomView').hidden,
+      banner: document.querySelector('#bannerText').textContent,
+    })).catch((e) => String(e));
+    throw new Error(`${label} did not enter the room (button "${btn}", lobby error "${lobby}", ${JSON.stringify(form)}): ${err.message.split('\n')[0]}`);
   }
   return page;
 }
@@ -74,12 +80,12 @@ async function full(context) {
   fs.mkdirSync(shots, { recursive: true });
   await pages[0].screenshot({ path: path.join(shots, 'demo-four.png') });
   const fifth = await enter(context, 'P5', 'Eve', false);
-  await fifth.waitForSelector('#banner:not([hidden])', { timeout: 30_000 });
+  await fifth.waitForSelector('#banner:not([hidden])', { timeout: 60_000 });
   const text = await fifth.textContent('#bannerText');
   if (!/already has 4 people/.test(text)) throw new Error(`fifth person's banner: ${text}`);
   await fifth.fill('#chatInput', 'Eve here, chat only');
   await fifth.press('#chatInput', 'Enter');
-  await waitFor('Ana reads Eve', async () => (await messages(pages[0])).includes('Eve: Eve here, chat only'));
+  await waitFor('Ana reads Eve', async () => (await messages(pages[0])).includes('Eve: Eve here, chat only'), 60_000);
   console.log('ok fifth-told-full');
 }
 
