@@ -100,7 +100,7 @@ func (s *Server) allocate(r *request, username string, key [16]byte) error {
 	rs, next := reserved, (*relaySocket)(nil)
 	if rs == nil {
 		var err error
-		rs, next, err = s.relays.open(ip, even, reserve, df)
+		rs, next, err = s.relays.open(ip, even, reserve, df, r.home)
 		if err != nil {
 			s.table.unreserve(username, clientIP)
 			s.log.Warn("turn: no relay socket", slog.Any("err", err))

@@ -21,6 +21,7 @@ type request struct {
 	sink sink
 	now  time.Time
 	dst  *relayDest // scratch for Send indications
+	home *relayLoop // the relay loop handling it, if any (relay socket affinity)
 }
 
 // known lists the comprehension-required attributes this server

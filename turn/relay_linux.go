@@ -152,8 +152,10 @@ func (p *relayPool) stop() {
 // starting at a random one (RFC 8656 §7.2 step 7 asks for unpredictable
 // ports). even asks for an even port (EVEN-PORT); pair additionally binds
 // the next port, returned as the second socket, for a reservation
-// (EVEN-PORT with R set); df sets DF.
-func (p *relayPool) open(ip netip.Addr, even, pair, df bool) (*relaySocket, *relaySocket, error) {
+// (EVEN-PORT with R set); df sets DF. home, when set, is the loop that
+// read the Allocate: the relay socket joins it, so both directions of the
+// allocation's traffic are handled by one loop (nil: round robin).
+func (p *relayPool) open(ip netip.Addr, even, pair, df bool, home *relayLoop) (*relaySocket, *relaySocket, error) {
 	p.mu.Lock()
 	running := p.state == 1
 	p.mu.Unlock()
@@ -169,7 +171,7 @@ func (p *relayPool) open(ip netip.Addr, even, pair, df bool) (*relaySocket, *rel
 		if (even || pair) && port%2 != 0 || pair && port+1 > hi {
 			continue
 		}
-		rs, err := p.bind(ip, port, df)
+		rs, err := p.bind(ip, port, df, home)
 		if err != nil {
 			lastErr = err
 			if errors.Is(err, unix.EADDRINUSE) || errors.Is(err, unix.EACCES) {
@@ -180,7 +182,7 @@ func (p *relayPool) open(ip netip.Addr, even, pair, df bool) (*relaySocket, *rel
 		if !pair {
 			return rs, nil, nil
 		}
-		next, err := p.bind(ip, port+1, df)
+		next, err := p.bind(ip, port+1, df, home)
 		if err != nil {
 			udpio.Close(rs.fd)
 			lastErr = err
@@ -191,7 +193,7 @@ func (p *relayPool) open(ip netip.Addr, even, pair, df bool) (*relaySocket, *rel
 	return nil, nil, fmt.Errorf("turn: no free relay port in %d-%d: %w", lo, hi, lastErr)
 }
 
-func (p *relayPool) bind(ip netip.Addr, port int, df bool) (*relaySocket, error) {
+func (p *relayPool) bind(ip netip.Addr, port int, df bool, home *relayLoop) (*relaySocket, error) {
 	fd, local, err := udpio.Open(netip.AddrPortFrom(ip, uint16(port)), p.s.cfg.RelayBuffer, false)
 	if err != nil {
 		return nil, err
@@ -203,7 +205,10 @@ func (p *relayPool) bind(ip netip.Addr, port int, df bool) (*relaySocket, error)
 			return nil, fmt.Errorf("turn: DONT-FRAGMENT: %w", err)
 		}
 	}
-	l := p.loops[int(p.next.Add(1))%len(p.loops)]
+	l := home
+	if l == nil {
+		l = p.loops[int(p.next.Add(1))%len(p.loops)]
+	}
 	return &relaySocket{fd: fd, addr: local, v6: v6, loop: l}, nil
 }
 
@@ -376,7 +381,7 @@ func (l *relayLoop) readClient(c *clientSocket) {
 		}
 		for i := 0; i < n; i++ {
 			if l.cin.N[i] >= 0 {
-				l.s.udpPacket(c.g, l.cin.Bufs[i][:l.cin.N[i]], l.cin.Addrs[i], &l.req, &l.resp, &l.dst, l.replyFn)
+				l.s.udpPacket(l, c.g, l.cin.Bufs[i][:l.cin.N[i]], l.cin.Addrs[i], &l.req, &l.resp, &l.dst, l.replyFn)
 			}
 		}
 		if n < l.cin.Len() {

@@ -39,9 +39,9 @@ func (u *udpSink) send(b []byte) {
 func (u *udpSink) stream() bool { return false }
 
 // udpPacket handles one datagram from a UDP client: ChannelData goes to its
-// peer, a STUN request is answered through send. req, resp and dst are the
-// caller's scratch.
-func (s *Server) udpPacket(g *udpGroup, b []byte, from netip.AddrPort, req, resp *stun.Message, dst *relayDest, reply func([]byte, netip.AddrPort)) {
+// peer, a STUN request is answered through reply. req, resp and dst are the
+// caller's scratch; home is the relay loop reading, if one is.
+func (s *Server) udpPacket(home *relayLoop, g *udpGroup, b []byte, from netip.AddrPort, req, resp *stun.Message, dst *relayDest, reply func([]byte, netip.AddrPort)) {
 	ft := fiveTuple{client: from, server: g.local, proto: transportUDP}
 	if stun.IsChannelData(b) {
 		s.channelData(ft, b)
@@ -50,7 +50,7 @@ func (s *Server) udpPacket(g *udpGroup, b []byte, from netip.AddrPort, req, resp
 	if !stun.IsMessage(b) || req.Decode(b) != nil {
 		return // RFC 8489 §6.3: not STUN, silently discarded
 	}
-	r := request{msg: req, resp: resp, ft: ft, now: s.now(), dst: dst}
+	r := request{msg: req, resp: resp, ft: ft, now: s.now(), dst: dst, home: home}
 	if req.Type.Method == stun.MethodAllocate {
 		r.sink = &udpSink{g: g, addr: from}
 	}
@@ -224,7 +224,7 @@ func (c *udpConnReader) serve(rc syscall.RawConn) error {
 		}
 		for i := 0; i < c.n; i++ {
 			if c.batch.N[i] >= 0 {
-				c.s.udpPacket(c.g, c.batch.Bufs[i][:c.batch.N[i]], c.batch.Addrs[i], &c.req, &c.resp, &c.dst, c.replyFn)
+				c.s.udpPacket(nil, c.g, c.batch.Bufs[i][:c.batch.N[i]], c.batch.Addrs[i], &c.req, &c.resp, &c.dst, c.replyFn)
 			}
 		}
 	}
