@@ -96,7 +96,7 @@ func serveNode(redisAddr string, opts redisadapter.Options) (n *goNode, stop fun
 	mux := http.NewServeMux()
 	mux.Handle("/socket.io/", eio)
 	mux.Handle("/api/publish", sioservice.PublishHandler(sio.Of("/"), apiKey, opts.Logger))
-	rooms, err := cl.Rooms(redisadapter.RoomsOptions{NodeTTL: 1500 * time.Millisecond, HeartbeatInterval: 250 * time.Millisecond})
+	rooms, err := cl.Rooms(redisadapter.RoomsOptions{NodeTTL: 3 * time.Second, HeartbeatInterval: 250 * time.Millisecond})
 	if err != nil {
 		return nil, nil, err
 	}
