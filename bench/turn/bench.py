@@ -213,7 +213,18 @@ def main():
             for r in range(rounds):
                 order = ["ours", "coturn"] if r % 2 == 0 else ["coturn", "ours"]
                 for server in order:
-                    res = run_once(server, sc, binary, peer_port, tmp)
+                    res = None
+                    for attempt in range(2):
+                        try:
+                            res = run_once(server, sc, binary, peer_port, tmp)
+                            break
+                        except RuntimeError as e:
+                            # uclient sometimes fails a run on its own (e.g. it picks a
+                            # channel number twice and coturn refuses the second bind).
+                            print(f"{sc[0]:20s} {server:6s} run failed, {'retrying' if attempt == 0 else 'skipped'}: "
+                                  f"{str(e).splitlines()[-1]}", flush=True)
+                    if res is None:
+                        continue
                     results.append(res)
                     print(f"{res['scenario']:20s} {server:6s} recv={res['recv']:7d} loss={res['loss_pct']:6.2f}% "
                           f"rt/s={res['rt_per_s']:8.0f} cpu/rt={res['cpu_us_per_rt']:6.1f}us rss={res['rss_mb']:5.1f}MB",
