@@ -297,3 +297,26 @@ func TestBroadcastWithAckForgotten(t *testing.T) {
 		return len(ad.acks) == 0
 	})
 }
+
+// TestNamespaceAfterStart: a namespace created once the nodes are running
+// (as dynamic namespaces are) is subscribed without blocking its creation,
+// and its broadcasts cross nodes.
+func TestNamespaceAfterStart(t *testing.T) {
+	_, nodes := cluster(t, 2)
+	for _, n := range nodes {
+		n.srv.Of("/late")
+	}
+	for _, n := range nodes {
+		waitFor(t, "/late subscribed on both nodes", 10*time.Second, func() bool {
+			c, err := n.srv.Of("/late").Adapter().ServerCount(context.Background())
+			return err == nil && c == 2
+		})
+	}
+	cb := connectNsp(t, nodes[1], "/late", "")
+	if err := nodes[0].srv.Of("/late").Emit("hi"); err != nil {
+		t.Fatal(err)
+	}
+	if p := cb.waitEvent(t, "hi"); p.Namespace != "/late" {
+		t.Fatalf("event in namespace %q", p.Namespace)
+	}
+}

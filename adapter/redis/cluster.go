@@ -196,7 +196,7 @@ func (c *Cluster) Adapter(nsp *socketio.Namespace) socketio.Adapter {
 	}
 	c.adapters[nsp.Name()] = a
 	c.mu.Unlock()
-	c.addRoutes(map[string]route{
+	c.addRoutes(map[string]route{ // not waited for: see addRoutes
 		a.channel + "*":           {pattern: true, handle: a.onBroadcast},
 		a.requestChannel:          {handle: func(_ string, b []byte) { a.onRequest(b) }},
 		a.responseChannel:         {handle: func(_ string, b []byte) { a.onResponse(b) }},
@@ -206,12 +206,15 @@ func (c *Cluster) Adapter(nsp *socketio.Namespace) socketio.Adapter {
 }
 
 // addRoutes subscribes channels and patterns, starting the subscriber and
-// the publisher on first use. It reports false after Shutdown.
-func (c *Cluster) addRoutes(routes map[string]route) bool {
+// the publisher on first use. It reports false after Shutdown; otherwise
+// subscribed is closed once the routes are subscribed on the current
+// connection (at once when there is none: the next one subscribes them).
+func (c *Cluster) addRoutes(routes map[string]route) (subscribed <-chan struct{}, ok bool) {
+	done := make(chan struct{})
 	c.mu.Lock()
 	if c.closed {
 		c.mu.Unlock()
-		return false
+		return nil, false
 	}
 	var chans, pats []string
 	for name, r := range routes {
@@ -229,20 +232,29 @@ func (c *Cluster) addRoutes(routes map[string]route) bool {
 		go c.subscribe()
 		go c.publish()
 	}
-	c.mu.Unlock()
 	if ps != nil {
 		// The subscriber subscribes everything in routes on each new
-		// connection; this covers the connection that is already up.
-		ctx, cancel := context.WithTimeout(c.ctx, c.opts.RequestsTimeout)
-		defer cancel()
-		if len(pats) > 0 {
-			_ = ps.PSubscribe(ctx, pats...)
-		}
-		if len(chans) > 0 {
-			_ = ps.Subscribe(ctx, chans...)
-		}
+		// connection; this covers the connection that is already up. It
+		// runs apart: Adapter is called under the socketio.Server's lock,
+		// which must not wait for Redis.
+		c.wg.Add(1)
+		go func() {
+			defer c.wg.Done()
+			defer close(done)
+			ctx, cancel := context.WithTimeout(c.ctx, c.opts.RequestsTimeout)
+			defer cancel()
+			if len(pats) > 0 {
+				_ = ps.PSubscribe(ctx, pats...)
+			}
+			if len(chans) > 0 {
+				_ = ps.Subscribe(ctx, chans...)
+			}
+		}()
+	} else {
+		close(done)
 	}
-	return true
+	c.mu.Unlock()
+	return done, true
 }
 
 // removeAdapter forgets a's channels when its namespace closes.

@@ -173,13 +173,22 @@ func connect(t *testing.T, n *node) *client {
 // connectAuth connects with an auth payload (JSON, "" for none).
 func connectAuth(t *testing.T, n *node, auth string) *client {
 	t.Helper()
+	return connectNsp(t, n, "", auth)
+}
+
+// connectNsp connects to namespace nsp ("" for "/").
+func connectNsp(t *testing.T, n *node, nsp, auth string) *client {
+	t.Helper()
 	c := &client{t: t, id: fmt.Sprintf("eio%d", clientIDs.Add(1))}
 	conn, err := n.srv.Open(c, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	c.conn = conn
-	conn.Receive([]byte("0"+auth), false)
+	if nsp != "" {
+		nsp += ","
+	}
+	conn.Receive([]byte("0"+nsp+auth), false)
 	p := c.wait(t, func(p *packet.Packet) bool { return p.Type == packet.Connect })
 	var hello struct{ SID, PID string }
 	if err := json.Unmarshal(p.Data, &hello); err != nil || hello.SID == "" {

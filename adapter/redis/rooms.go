@@ -102,9 +102,11 @@ func (c *Cluster) Rooms(opts RoomsOptions) (*Rooms, error) {
 		return nil, fmt.Errorf("redisadapter: HeartbeatInterval %v must be below NodeTTL %v", opts.HeartbeatInterval, opts.NodeTTL)
 	}
 	r := &Rooms{c: c, opts: opts, channel: c.opts.Key + "-signal#", prefix: c.opts.Key + "-signal:", local: map[string]map[string]*localMember{}}
-	if !c.addRoutes(map[string]route{r.channel: {handle: func(_ string, b []byte) { r.onEvent(b) }}}) {
+	subscribed, ok := c.addRoutes(map[string]route{r.channel: {handle: func(_ string, b []byte) { r.onEvent(b) }}})
+	if !ok {
 		return nil, ErrClosed
 	}
+	<-subscribed // bounded by RequestsTimeout
 	c.mu.Lock()
 	c.wg.Add(1)
 	c.mu.Unlock()
