@@ -171,8 +171,9 @@ func TestDemo(t *testing.T) {
 	}
 }
 
-// TestDemoFull: four people fill a call in the demo, each playing three
-// remote videos; a fifth is told the call is full and can still chat.
+// TestDemoFull: four people fill a call in the demo (two with cameras, two
+// receive-only), each seeing the other three; a fifth is told the call is
+// full and can still chat.
 func TestDemoFull(t *testing.T) {
 	e := startEnv(t, peerjs.Config{})
 	shots := filepath.Join(testutil.RepoRoot(t), "test", "artifacts")

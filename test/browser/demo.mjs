@@ -4,8 +4,10 @@
 //     both ways over Socket.IO, see each other's (fake camera) video in the
 //     remote tile, toggle mute, and one leaves. Screenshots of the lobby and
 //     both pages are written to SCREENSHOT_DIR.
-//   full: four pages fill a call (each plays three remote videos); a fifth
-//     is told the call is full and can still chat. WebRTC is kept on 127.0.0.0/8 by
+//   full: four pages fill a call, two with cameras and two receive-only;
+//     everyone sees three remote tiles, video from the cameras and the
+//     avatar for the others; a fifth is told the call is full and can still
+//     chat. WebRTC is kept on 127.0.0.0/8 by
 // pages/loopback.js, injected before the page's own scripts.
 import fs from 'node:fs';
 import path from 'node:path';
@@ -16,7 +18,7 @@ const [base, shots, scenario = 'pair'] = process.argv.slice(2);
 const room = `demo-${Math.random().toString(36).slice(2, 8)}`;
 const loopback = fs.readFileSync(path.join(path.dirname(fileURLToPath(import.meta.url)), 'pages', 'loopback.js'), 'utf8');
 
-async function enter(context, label, name, lobbyShot) {
+async function enter(context, label, name, lobbyShot, withMedia = true) {
   const page = await newPage(`${base}/`, label);
   await page.setViewportSize({ width: 1280, height: 720 });
   if (lobbyShot) {
@@ -26,6 +28,7 @@ async function enter(context, label, name, lobbyShot) {
   await page.waitForFunction(() => document.documentElement.dataset.ready === 'true', null, { timeout: 30_000 });
   await page.fill('#name', name);
   await page.fill('#room', room);
+  if (!withMedia) await page.uncheck('#withMedia');
   await page.click('#joinBtn');
   try {
     await page.waitForSelector('#roomView:not([hidden])', { timeout: 60_000 });
@@ -66,20 +69,29 @@ const smallCamera = `(() => {
 
 async function full(context) {
   await context.addInitScript(smallCamera);
-  const names = ['Ana', 'Ben', 'Cleo', 'Dev'];
+  // Ana and Ben bring cameras; Cleo and Dev join without camera or
+  // microphone (receive only), which keeps the machine's video work to six
+  // streams and covers the camera-less path.
+  const people = [['Ana', true], ['Ben', true], ['Cleo', false], ['Dev', false]];
   const pages = [];
-  for (const [i, n] of names.entries()) pages.push(await enter(context, `P${i + 1}`, n, false));
+  for (const [i, [n, media]] of people.entries()) pages.push(await enter(context, `P${i + 1}`, n, false, media));
   for (const [i, p] of pages.entries()) {
-    await waitFor(`${names[i]} shows three remote videos`, () => p.evaluate(() => {
-      const tiles = [...document.querySelectorAll('.tile:not(.self)')];
-      const shown = tiles.filter((t) => t.querySelector('video').videoWidth > 0).length;
-      return { ok: tiles.length === 3 && shown === 3, state: tiles.map((t) => `${t.querySelector('.name').textContent}: ${t.querySelector('video').videoWidth}px ${t.querySelector('.state').textContent}`) };
+    await waitFor(`${people[i][0]} sees the others`, () => p.evaluate(() => {
+      const tiles = [...document.querySelectorAll('.tile:not(.self)')].map((t) => ({
+        name: t.querySelector('.name').textContent,
+        width: t.querySelector('video').videoWidth,
+        off: t.classList.contains('video-off'),
+      }));
+      const withVideo = tiles.filter((t) => t.name === 'Ana' || t.name === 'Ben');
+      const without = tiles.filter((t) => t.name === 'Cleo' || t.name === 'Dev');
+      const ok = tiles.length === 3 && withVideo.every((t) => t.width > 0 && !t.off) && without.every((t) => t.off);
+      return { ok, state: tiles };
     }), 90_000);
   }
   console.log('ok four-in-call');
   fs.mkdirSync(shots, { recursive: true });
   await pages[0].screenshot({ path: path.join(shots, 'demo-four.png') });
-  const fifth = await enter(context, 'P5', 'Eve', false);
+  const fifth = await enter(context, 'P5', 'Eve', false, false);
   await fifth.waitForSelector('#banner:not([hidden])', { timeout: 60_000 });
   const text = await fifth.textContent('#bannerText');
   if (!/already has 4 people/.test(text)) throw new Error(`fifth person's banner: ${text}`);
