@@ -164,13 +164,19 @@ type ackRequest struct {
 	done    chan struct{} // closed when counts reaches want
 }
 
-// reply records one remote reply and reports whether every remote client
-// has now answered, so that the request can be forgotten before its context
+// reply records one remote reply.
+func (ar *ackRequest) reply() {
+	ar.mu.Lock()
+	ar.replies++
+	ar.mu.Unlock()
+}
+
+// complete reports whether every other node sent its count and every remote
+// client answered, so that the request can be forgotten before its context
 // ends.
-func (ar *ackRequest) reply() bool {
+func (ar *ackRequest) complete() bool {
 	ar.mu.Lock()
 	defer ar.mu.Unlock()
-	ar.replies++
 	return ar.counts >= ar.want && ar.replies >= ar.clients
 }
 
@@ -190,7 +196,7 @@ func (a *Adapter) BroadcastWithAck(ctx context.Context, p *packet.Packet, opts s
 	if others <= 0 {
 		return a.MemoryAdapter.BroadcastWithAck(ctx, p, opts, onCount, onReply)
 	}
-	id := newUID()
+	id := newUID() + newUID()
 	ar := &ackRequest{onCount: onCount, onReply: onReply, want: others, done: make(chan struct{})}
 	o := wireOpts(opts)
 	if dl, ok := ctx.Deadline(); ok {

@@ -320,3 +320,26 @@ func TestNamespaceAfterStart(t *testing.T) {
 		t.Fatalf("event in namespace %q", p.Namespace)
 	}
 }
+
+// TestBroadcastWithAckNoRemoteClients: a node with no matching socket
+// answers a count of 0, which completes the request at once.
+func TestBroadcastWithAckNoRemoteClients(t *testing.T) {
+	_, nodes := cluster(t, 2)
+	ca := connect(t, nodes[0])
+	connect(t, nodes[1])
+	done := make(chan error, 1)
+	go func() {
+		_, err := nodes[0].nsp().To(ca.sid).EmitWithAck(context.Background(), "q")
+		done <- err
+	}()
+	answerAcks(t, ca, func(*packet.Packet) string { return `[1]` })
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	ad := nodes[0].nsp().Adapter().(*Adapter)
+	waitFor(t, "ack request forgotten", 5*time.Second, func() bool {
+		ad.mu.Lock()
+		defer ad.mu.Unlock()
+		return len(ad.acks) == 0
+	})
+}

@@ -182,11 +182,12 @@ func (a *Adapter) onResponse(payload []byte) {
 			ar.count(r.ClientCount)
 		case wire.BroadcastAck:
 			ar.onReply(socketio.NewArgs([]json.RawMessage{rawOrNull(r.Ack)}, r.AckAttachments), nil)
-			if ar.reply() {
-				a.mu.Lock()
-				delete(a.acks, r.RequestID)
-				a.mu.Unlock()
-			}
+			ar.reply()
+		}
+		if ar.complete() {
+			a.mu.Lock()
+			delete(a.acks, r.RequestID)
+			a.mu.Unlock()
 		}
 		return
 	}
