@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -36,6 +37,10 @@ func TestMain(m *testing.M) {
 		}
 		defer os.RemoveAll(dir)
 		binPath = filepath.Join(dir, "switchboard")
+		if b := os.Getenv("ABUSE_SWITCHBOARD_BIN"); b != "" { // test another build
+			binPath = b
+			return leakcheck.Run(m)
+		}
 		if out, err := exec.Command("go", "build", "-o", binPath, "../../cmd/switchboard").CombinedOutput(); err != nil {
 			fmt.Fprintf(os.Stderr, "go build: %v\n%s", err, out)
 			return 1
@@ -50,6 +55,19 @@ type server struct {
 	cmd        *exec.Cmd
 	exited     chan struct{}
 	logs       *lockedBuf
+	dumped     bool // stopped by dump: its exit is expected
+}
+
+// dump asks the server for its goroutine stacks (SIGQUIT; the Go runtime
+// prints them and exits) and returns its log, for a failure report.
+func (s *server) dump() string {
+	s.dumped = true
+	_ = s.cmd.Process.Signal(syscall.SIGQUIT)
+	select {
+	case <-s.exited:
+	case <-time.After(10 * time.Second):
+	}
+	return s.logs.String()
 }
 
 type lockedBuf struct {
@@ -91,7 +109,9 @@ func startServer(t *testing.T, extra ...string) *server {
 	t.Cleanup(func() {
 		select {
 		case <-s.exited:
-			t.Errorf("server exited during the test: %v\n%s", s.cmd.ProcessState, s.logs)
+			if !s.dumped {
+				t.Errorf("server exited during the test: %v\n%s", s.cmd.ProcessState, s.logs)
+			}
 			return
 		default:
 		}

@@ -194,6 +194,7 @@ func sioWS(t *testing.T, s *server, dial func(context.Context, string, string) (
 // blocked and a well-behaved member of the same room gets every broadcast
 // exactly once, in order.
 func TestSocketIONeverReads(t *testing.T) {
+	t.Parallel()
 	s := startServer(t)
 	rss0 := s.rssKiB(t)
 	_ = sioWS(t, s, smallBufDialer(0)) // never read again

@@ -78,6 +78,7 @@ func parseSTUN(t *testing.T, b []byte, tid [12]byte) stunAnswer {
 // (RFC 8656 §7.2 via RFC 8489 §9.2). The server keeps answering Binding
 // requests throughout.
 func TestMalformedSTUN(t *testing.T) {
+	t.Parallel()
 	s := startServer(t)
 	uc, err := net.Dial("udp", s.turn)
 	if err != nil {

@@ -179,12 +179,13 @@ type sioSession struct {
 	ws   *websocket.ClientConn // one of ws and poll
 	poll *pollTransport
 
-	connected chan struct{} // closed on the CONNECT answer
-	joined    time.Time
-	acks      map[int]chan json.RawMessage // guarded by mu
-	nextAck   int                          // guarded by mu
-	gotAPI    bitset                       // guarded by mu
-	gotSock   bitset                       // guarded by mu
+	connected   chan struct{} // closed on the CONNECT answer
+	connectOnce sync.Once
+	joined      time.Time
+	acks        map[int]chan json.RawMessage // guarded by mu
+	nextAck     int                          // guarded by mu
+	gotAPI      bitset                       // guarded by mu
+	gotSock     bitset                       // guarded by mu
 }
 
 // pollTransport is the client side of Engine.IO long-polling: one GET loop,
@@ -375,7 +376,7 @@ func (s *sioSession) handleSIO(p string) bool {
 	}
 	switch p[0] {
 	case '0':
-		close(s.connected)
+		s.connectOnce.Do(func() { close(s.connected) })
 	case '1':
 		s.end(errors.New("socket.io disconnect packet"))
 		return false
