@@ -56,6 +56,7 @@ type runner struct {
 	start      time.Time
 	phase      atomic.Value // string
 	publishing atomic.Int64
+	stalledAt  atomic.Int64 // seconds into the run + 1 when deliveries stopped altogether; 0: never
 }
 
 // Report is the soak's JSON output.
@@ -165,11 +166,23 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		defer bg.Done()
 		t := time.NewTicker(cfg.SampleEvery)
 		defer t.Stop()
+		var lastTotal int64
+		lastProgress := time.Now()
 		for {
 			select {
 			case <-sampCtx.Done():
 				return
 			case <-t.C:
+				// A server that stops delivering altogether (a deadlock) is
+				// reported as such, with when it started.
+				if total := r.echo.Received.Load() + r.sioAPI.Received.Load() + r.sioSock.Received.Load() + r.relay.Received.Load(); total != lastTotal {
+					lastTotal, lastProgress = total, time.Now()
+				} else if r.totalActive() > 0 && r.phase.Load() == "steady" && time.Since(lastProgress) >= 30*time.Second && r.stalledAt.Load() == 0 {
+					at := lastProgress.Sub(r.start).Seconds()
+					r.stalledAt.Store(int64(at) + 1)
+					r.note("STALL: no message delivered to any client since %.0fs", at)
+					r.logf("STALL: no message delivered to any client since %.0fs", at)
+				}
 				if s, err := r.scrape(); err == nil {
 					r.addSample(s)
 					r.logf("%s: clients %d, server rss %.1f MiB, goroutines %d, ws %d, eio %d, sig %d; echo %d/%d sio %d+%d relay %d; lost %d dup %d drops %d",
@@ -568,6 +581,9 @@ func (r *runner) report(counts [nKinds]int, base, final Sample, rampSecs, steady
 		if name != "sio_socket_publish" && m.Failed > 0 { // a socket publish fails if its sender is churned meanwhile
 			fails = append(fails, fmt.Sprintf("%s: %d sends failed", name, m.Failed))
 		}
+	}
+	if at := r.stalledAt.Load(); at > 0 {
+		fails = append(fails, fmt.Sprintf("the server stopped delivering anything at %ds (deadlock?)", at-1))
 	}
 	if rep.SigErrors > 0 {
 		fails = append(fails, fmt.Sprintf("signaling: %d unexpected error frames", rep.SigErrors))
