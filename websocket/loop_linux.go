@@ -61,7 +61,8 @@ type loop struct {
 	stopped  chan struct{}
 
 	ring     *uring.Ring // batched sends for a flush pass; nil where unavailable
-	batch    []*Conn
+	batch    []*Conn     // the chunk in flight; all locked
+	later    []*Conn     // set aside for the plain flush once the chunk is unlocked
 	results  []int32
 	ringSent uint64 // sends completed through the ring (tests, diagnostics)
 
@@ -573,10 +574,14 @@ func (l *loop) flush(c *Conn) {
 // flushBatch writes the pending output of many connections with one
 // io_uring submission per chunk instead of one write(2) each: on this kind of
 // machine a system call costs about 2 µs before it does any work, which is a
-// sixth of a small delivery. Each connection is locked only while its send is
-// in flight (no code path holds two connection locks, so this cannot
-// deadlock); anything but a complete send (a short send, EAGAIN, an error)
-// goes through the plain flush, which handles every case.
+// sixth of a small delivery.
+//
+// The connections of a chunk stay locked while their sends are in flight.
+// Nothing that can run a handler happens then: every connection that needs
+// the plain flush (nothing to send, a state change, a short send, EAGAIN, an
+// error — any of which may tear it down and call OnClose, which may write to
+// other connections of the same chunk) is set aside and flushed only after
+// the whole chunk is unlocked.
 func (l *loop) flushBatch(cs []*Conn) {
 	for len(cs) > 0 {
 		n := min(len(cs), l.ring.Space(), ringEntries)
@@ -589,6 +594,7 @@ func (l *loop) flushBatch(cs []*Conn) {
 		chunk := cs[:n]
 		cs = cs[n:]
 		l.batch = l.batch[:0]
+		l.later = l.later[:0]
 		for _, c := range chunk {
 			if c.gone {
 				continue
@@ -596,7 +602,7 @@ func (l *loop) flushBatch(cs []*Conn) {
 			c.mu.Lock()
 			if c.st&(stClosed|stAborted) != 0 || c.outOff >= len(c.out) || c.wantOut {
 				c.mu.Unlock()
-				l.flush(c) // nothing to send, or a state change to make
+				l.later = append(l.later, c)
 				continue
 			}
 			l.ring.PrepSend(c.fd, c.out[c.outOff:], uint64(len(l.batch)))
@@ -614,7 +620,7 @@ func (l *loop) flushBatch(cs []*Conn) {
 			}
 			if res <= 0 || c.outOff < len(c.out) {
 				c.mu.Unlock()
-				l.flush(c) // short send, EAGAIN, EINTR or an error: the plain path decides
+				l.later = append(l.later, c)
 				continue
 			}
 			l.ringSent++
@@ -624,8 +630,13 @@ func (l *loop) flushBatch(cs []*Conn) {
 			if shut {
 				_ = syscall.Shutdown(c.fd, syscall.SHUT_WR)
 			}
-			l.batch[i] = nil
 		}
+		clear(l.batch)
+		// No connection lock is held from here on: handlers may run.
+		for _, c := range l.later {
+			l.flush(c)
+		}
+		clear(l.later)
 		if err != nil {
 			_ = l.ring.Close()
 			l.ring = nil

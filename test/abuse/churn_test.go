@@ -22,7 +22,6 @@ import (
 // other members, possibly in the same flush pass. The server must keep
 // serving: a well-behaved client is checked every few hundred milliseconds.
 func TestSignalingChurnWithResets(t *testing.T) {
-	knownBug(t, "the event loops deadlock when a send fails in flushBatch and the connection's OnClose writes to another connection of the same batch (signaling peer-left), since 5d374bc; see docs/soak.md")
 	t.Parallel()
 	s := startServer(t)
 	const rooms, size = 24, 8
