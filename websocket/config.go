@@ -47,6 +47,15 @@ type Config struct {
 	// interval after the Ping. Default 0 (off).
 	PingInterval time.Duration
 
+	// HTTPIdleTimeout closes a keep-alive connection of a non-WebSocket
+	// request served by Serve after this long without a new request.
+	// Default 60 s.
+	HTTPIdleTimeout time.Duration
+	// HTTPReadTimeout bounds reading a whole non-WebSocket request served by
+	// Serve, body included, so a trickled body cannot hold a connection.
+	// Default 30 s. (No write timeout: long-polling holds responses open.)
+	HTTPReadTimeout time.Duration
+
 	// Loops is the number of event loops on Linux. Default GOMAXPROCS.
 	Loops int
 	// HandshakeWorkers bounds concurrent upgrade handlers run for
@@ -78,6 +87,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.CloseTimeout <= 0 {
 		c.CloseTimeout = 3 * time.Second
+	}
+	if c.HTTPIdleTimeout <= 0 {
+		c.HTTPIdleTimeout = 60 * time.Second
+	}
+	if c.HTTPReadTimeout <= 0 {
+		c.HTTPReadTimeout = 30 * time.Second
 	}
 	if c.Loops <= 0 {
 		c.Loops = runtime.GOMAXPROCS(0)

@@ -191,7 +191,13 @@ func (s *Server) Serve(ln net.Listener, h http.Handler) error {
 	}
 	s.start()
 	cl := newChanListener(ln.Addr())
-	hs := &http.Server{Handler: h, ReadHeaderTimeout: s.cfg.HandshakeTimeout, ErrorLog: slogErrorLog(s.cfg.Logger)}
+	hs := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: s.cfg.HandshakeTimeout,
+		ReadTimeout:       s.cfg.HTTPReadTimeout,
+		IdleTimeout:       s.cfg.HTTPIdleTimeout,
+		ErrorLog:          slogErrorLog(s.cfg.Logger),
+	}
 	s.mu.Lock()
 	s.listeners[ln] = struct{}{}
 	s.httpSrvs = append(s.httpSrvs, hs)

@@ -104,8 +104,18 @@ func newApp(cfg *config, log *slog.Logger) (*app, error) {
 	// WebRTC signaling, with TURN credentials when TURN has a secret.
 	if cfg.turnListen == "off" {
 		sigCfg.STUNURLs = []string{}
-	} else if cfg.turnSecret != "" {
-		sigCfg.TURNSecret = cfg.turnSecret
+	} else {
+		// Point browsers at the ports this process listens on; "{host}" is
+		// the host name the client connected to.
+		port := listenPort(cfg.turnListen, "3478")
+		sigCfg.STUNURLs = []string{"stun:{host}:" + port}
+		if cfg.turnSecret != "" {
+			sigCfg.TURNSecret = cfg.turnSecret
+			sigCfg.TURNURLs = []string{"turn:{host}:" + port + "?transport=udp", "turn:{host}:" + port + "?transport=tcp"}
+			if cfg.turnTLSListen != "" {
+				sigCfg.TURNURLs = append(sigCfg.TURNURLs, "turns:{host}:"+listenPort(cfg.turnTLSListen, "5349")+"?transport=tcp")
+			}
+		}
 	}
 	if a.sig, err = signaling.New(sigCfg); err != nil {
 		return nil, err
@@ -243,3 +253,11 @@ func (a *app) shutdown(ctx context.Context) error {
 // pollDrain bounds how long shutdown waits for long-polling clients to
 // collect their close packet.
 const pollDrain = 2 * time.Second
+
+// listenPort is the port of a listen address, or def when it has none.
+func listenPort(addr, def string) string {
+	if _, port, err := net.SplitHostPort(addr); err == nil && port != "" {
+		return port
+	}
+	return def
+}

@@ -122,7 +122,8 @@ func TestBinaryEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, joined, err := sig.Read(ctx)
-	if err != nil || !strings.Contains(string(joined), `"type":"joined"`) || !strings.Contains(string(joined), "turn:") {
+	_, turnPort, _ := net.SplitHostPort(turnAddr)
+	if err != nil || !strings.Contains(string(joined), `"type":"joined"`) || !strings.Contains(string(joined), "turn:127.0.0.1:"+turnPort+"?transport=udp") || !strings.Contains(string(joined), "stun:127.0.0.1:"+turnPort) {
 		t.Fatalf("signal join: %s %v", joined, err)
 	}
 	// /echo.

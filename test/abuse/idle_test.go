@@ -50,7 +50,6 @@ func heldFor(c net.Conn, drip []byte) (time.Duration, bool) {
 // descriptor and a goroutine; without an idle timeout an attacker fills the
 // process's descriptor limit with them.
 func TestIdleKeepAliveClosed(t *testing.T) {
-	knownBug(t, "idle keep-alive HTTP connections are never closed (no http.Server IdleTimeout), see docs/soak.md")
 	t.Parallel()
 	s := startServer(t)
 	c, err := dialFrom(0, s.addr)
@@ -73,7 +72,6 @@ func TestIdleKeepAliveClosed(t *testing.T) {
 // (R-U-Dead-Yet) must be cut off; the unauthenticated Engine.IO POST is the
 // exposed case.
 func TestSlowBodyCutOff(t *testing.T) {
-	knownBug(t, "request bodies have no read deadline (no http.Server ReadTimeout), a trickled body holds its connection indefinitely, see docs/soak.md")
 	t.Parallel()
 	s := startServer(t)
 	e := eioOpen(t, s)
