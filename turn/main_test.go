@@ -1,10 +1,11 @@
 package turn
 
 import (
+	"os"
 	"testing"
 
-	"github.com/switchboard/switchboard/turn/internal/leakcheck"
+	"github.com/switchboard/switchboard/internal/leakcheck"
 )
 
 // TestMain fails the package if goroutines outlive the tests.
-func TestMain(m *testing.M) { leakcheck.Main(m) }
+func TestMain(m *testing.M) { os.Exit(leakcheck.Run(m)) }
