@@ -51,11 +51,11 @@ func Install(nsp *socketio.Namespace) {
 		s.Join(room)
 		ctx, cancel := context.WithTimeout(ctx, countTimeout)
 		defer cancel()
-		members, err := nsp.In(room).FetchSockets(ctx)
+		members, err := roomSize(ctx, nsp, room)
 		if err != nil {
 			return failure(err), nil
 		}
-		return joinAck{OK: true, Room: room, Members: len(members)}, nil
+		return joinAck{OK: true, Room: room, Members: members}, nil
 	})
 	nsp.On("leave", func(ctx context.Context, s *socketio.Socket, args socketio.Args) (any, error) {
 		room, err := roomArg(args)
@@ -182,4 +182,27 @@ func reply(w http.ResponseWriter, code int, msg string) {
 	w.WriteHeader(code)
 	b := packet.AppendString([]byte(`{"ok":false,"error":`), msg)
 	w.Write(append(b, '}'))
+}
+
+// socketIDCounter is implemented by cluster adapters that can list a room's
+// members on every node without describing each socket (the Redis adapter).
+type socketIDCounter interface {
+	SocketIDs(ctx context.Context, opts socketio.BroadcastOptions) ([]string, error)
+}
+
+// roomSize counts the members of room across the cluster as cheaply as the
+// namespace's adapter allows: FetchSockets would copy every member's
+// handshake on every join, which makes filling a large room quadratic in
+// far more than ids.
+func roomSize(ctx context.Context, nsp *socketio.Namespace, room string) (int, error) {
+	opts := socketio.BroadcastOptions{Rooms: []string{room}}
+	switch a := nsp.Adapter().(type) {
+	case *socketio.MemoryAdapter: // one node: the local ids are all of them
+		return len(a.Sockets(opts)), nil
+	case socketIDCounter:
+		ids, err := a.SocketIDs(ctx, opts)
+		return len(ids), err
+	}
+	members, err := nsp.In(room).FetchSockets(ctx)
+	return len(members), err
 }
