@@ -278,7 +278,10 @@ func (d *decoder) value(depth int) (any, error) {
 			return nil, err
 		}
 		if v > math.MaxInt64 {
-			return v, nil
+			// Beyond int64 the value is what notepack gives JavaScript: a
+			// double. The JSON side reads such integers as doubles too, so
+			// a decoded broadcast re-encodes to what it decodes to.
+			return float64(v), nil
 		}
 		return int64(v), nil
 	case 0xd0, 0xd1, 0xd2, 0xd3:
