@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"time"
 )
 
 // hsJob is an upgrade request read by an event loop, waiting for a
@@ -106,14 +107,15 @@ func (w *loopRW) response() []byte {
 // chanListener feeds connections handed off by the event loops (or accepted
 // on non-TCP listeners) to a net/http.Server.
 type chanListener struct {
+	log    *slog.Logger
 	addr   net.Addr
 	ch     chan net.Conn
 	once   sync.Once
 	closed chan struct{}
 }
 
-func newChanListener(addr net.Addr) *chanListener {
-	return &chanListener{addr: addr, ch: make(chan net.Conn, 1024), closed: make(chan struct{})}
+func newChanListener(addr net.Addr, log *slog.Logger) *chanListener {
+	return &chanListener{addr: addr, ch: make(chan net.Conn, 4096), closed: make(chan struct{}), log: log}
 }
 
 func (l *chanListener) Accept() (net.Conn, error) {
@@ -132,17 +134,35 @@ func (l *chanListener) Close() error {
 
 func (l *chanListener) Addr() net.Addr { return l.addr }
 
-// deliver queues c for net/http without blocking; an overloaded server
-// drops the connection.
+// deliver queues c for net/http without blocking the caller (an event
+// loop). When net/http is behind by more than the queue, a goroutine waits
+// up to handoffWait to queue it; only then is the connection dropped, and
+// the drop is logged.
 func (l *chanListener) deliver(c net.Conn) {
 	select {
 	case l.ch <- c:
+		return
 	case <-l.closed:
 		_ = c.Close()
+		return
 	default:
-		_ = c.Close()
 	}
+	go func() {
+		t := time.NewTimer(handoffWait)
+		defer t.Stop()
+		select {
+		case l.ch <- c:
+		case <-l.closed:
+			_ = c.Close()
+		case <-t.C:
+			l.log.Warn("websocket: net/http is not accepting handed-off connections; dropping one", "remote", c.RemoteAddr().String())
+			_ = c.Close()
+		}
+	}()
 }
+
+// handoffWait bounds how long a handed-off connection waits for net/http.
+const handoffWait = 10 * time.Second
 
 // prefixConn replays bytes the loop read before handing the connection off.
 type prefixConn struct {

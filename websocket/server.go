@@ -190,7 +190,7 @@ func (s *Server) Serve(ln net.Listener, h http.Handler) error {
 		return ErrServerClosed
 	}
 	s.start()
-	cl := newChanListener(ln.Addr())
+	cl := newChanListener(ln.Addr(), s.cfg.Logger)
 	hs := &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: s.cfg.HandshakeTimeout,

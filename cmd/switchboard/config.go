@@ -83,7 +83,7 @@ func parseConfig(args []string, getenv func(string) string) (*config, error) {
 	fs.StringVar(&c.redisURL, "redis-url", "", "join other nodes through Redis (redis://127.0.0.1:6379/0); without it the node is standalone, in memory")
 	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&level, "log-level", "info", "log level: debug, info, warn, error")
-	fs.Int64Var(&c.wsMaxMessage, "ws-max-message", 64<<20, "largest message accepted on /echo, in bytes")
+	fs.Int64Var(&c.wsMaxMessage, "ws-max-message", 16<<20, "largest message accepted on /echo, in bytes (after decompression)")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long SIGTERM waits for connections to close")
 
 	// Environment first, so that flags override it.
