@@ -734,13 +734,3 @@ func (l *loop) shutdown() {
 	_ = l.epf.Close() // closes epfd
 	syscall.Close(l.evfd)
 }
-
-// ringAvailable reports whether this kernel lets the loop batch sends.
-func (l *loop) ringAvailable() bool {
-	r, err := uring.New(8)
-	if err != nil {
-		return false
-	}
-	_ = r.Close()
-	return true
-}
