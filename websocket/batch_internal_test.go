@@ -6,6 +6,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"github.com/switchboard/switchboard/websocket/internal/uring"
 	"net"
 	"net/http"
@@ -138,4 +139,126 @@ func ringAvailable() bool {
 	}
 	_ = r.Close()
 	return true
+}
+
+// TestErrorResponsesBatchedClose refuses many upgrade requests at once, so
+// that their error responses leave in one flush pass (the io_uring path
+// when it is available). Each refused client must get its response and then
+// the server's close, even though the client never closes its end.
+func TestErrorResponsesBatchedClose(t *testing.T) {
+	for _, ring := range []bool{true, false} {
+		t.Run(fmt.Sprintf("ring=%v", ring), func(t *testing.T) {
+			const n = 16
+			srv, err := NewServer(Config{disableURing: !ring, HandshakeWorkers: n})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			// Every handler waits until all n are running, so that their
+			// responses reach the loop together.
+			var barrier sync.WaitGroup
+			barrier.Add(n)
+			go func() {
+				_ = srv.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+					barrier.Done()
+					barrier.Wait()
+					http.Error(w, "no", http.StatusForbidden)
+				}))
+			}()
+			defer srv.Close()
+			conns := make([]net.Conn, n)
+			for i := range conns {
+				c, err := net.Dial("tcp", ln.Addr().String())
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer c.Close()
+				conns[i] = c
+				req := "GET /x HTTP/1.1\r\nHost: h\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n"
+				if _, err := c.Write([]byte(req)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for i, c := range conns {
+				// A sanity bound, not a performance claim: the server
+				// closes right after writing the response.
+				_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+				b, err := io.ReadAll(c)
+				if err != nil {
+					t.Fatalf("conn %d: %v after %q (the server did not close)", i, err, b)
+				}
+				if !bytes.HasPrefix(b, []byte("HTTP/1.1 403")) {
+					t.Fatalf("conn %d: got %q", i, b)
+				}
+			}
+			// The clients still hold their ends open: the server must have
+			// released its descriptors all the same.
+			for deadline := time.Now().Add(10 * time.Second); loopConns(srv) > 0; time.Sleep(5 * time.Millisecond) {
+				if time.Now().After(deadline) {
+					t.Fatalf("%d refused connections still registered on the loops", loopConns(srv))
+				}
+			}
+		})
+	}
+}
+
+// loopConns counts the connections registered on srv's loops, read on the
+// loops themselves.
+func loopConns(srv *Server) int {
+	n := 0
+	for _, l := range srv.loops {
+		ch := make(chan int, 1)
+		l.post(func() {
+			k := 0
+			for _, c := range l.conns {
+				if c != nil {
+					k++
+				}
+			}
+			ch <- k
+		})
+		n += <-ch
+	}
+	return n
+}
+
+// TestErrorResponseNotReset sends a malformed request followed by more
+// input the server never parses. The client must read the 400, not a
+// connection reset: the server must not close with that input unread.
+func TestErrorResponseNotReset(t *testing.T) {
+	for _, ring := range []bool{true, false} {
+		t.Run(fmt.Sprintf("ring=%v", ring), func(t *testing.T) {
+			srv, err := NewServer(Config{disableURing: !ring})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			go func() { _ = srv.Serve(ln, http.NotFoundHandler()) }()
+			defer srv.Close()
+			for i := 0; i < 20; i++ {
+				c, err := net.Dial("tcp", ln.Addr().String())
+				if err != nil {
+					t.Fatal(err)
+				}
+				junk := append([]byte("NOT HTTP\r\n\r\n"), bytes.Repeat([]byte("x"), 32<<10)...)
+				if _, err := c.Write(junk); err != nil {
+					t.Fatal(err)
+				}
+				time.Sleep(20 * time.Millisecond) // let the response and any reset arrive
+				_, _ = c.Write([]byte("more"))
+				_ = c.SetReadDeadline(time.Now().Add(10 * time.Second))
+				b, err := io.ReadAll(c)
+				c.Close()
+				if !bytes.HasPrefix(b, []byte("HTTP/1.1 400")) {
+					t.Fatalf("attempt %d: got %q, %v", i, b, err)
+				}
+			}
+		})
+	}
 }

@@ -60,11 +60,12 @@ type loop struct {
 	spareT   []func()
 	stopped  chan struct{}
 
-	ring     *uring.Ring // batched sends for a flush pass; nil where unavailable
-	batch    []*Conn     // the chunk in flight; all locked
-	later    []*Conn     // set aside for the plain flush once the chunk is unlocked
-	results  []int32
-	ringSent uint64 // sends completed through the ring (tests, diagnostics)
+	ring      *uring.Ring // batched sends for a flush pass; nil where unavailable
+	batch     []*Conn     // the chunk in flight; all locked
+	later     []*Conn     // set aside for the plain flush once the chunk is unlocked
+	lingering []*Conn     // refused HTTP connections to close after their response
+	results   []int32
+	ringSent  uint64 // sends completed through the ring (tests, diagnostics)
 
 	now      int64         // time of the current batch, when keepalive is on
 	nextScan int64         // next keepalive scan
@@ -263,10 +264,11 @@ func (l *loop) adoptHTTP(c *Conn, fd int, h http.Handler, cl *chanListener) {
 func (l *loop) register(c *Conn) bool {
 	ev := syscall.EpollEvent{Events: syscall.EPOLLIN | syscall.EPOLLRDHUP, Fd: int32(c.fd)}
 	if err := syscall.EpollCtl(l.epfd, syscall.EPOLL_CTL_ADD, c.fd, &ev); err != nil {
-		syscall.Close(c.fd)
-		if c.phase == phaseWS {
-			l.s.live.Add(-1)
-		}
+		// Through teardown, so that c is marked gone: a later write to c
+		// must not reach the descriptor number, which the next accepted
+		// connection may reuse.
+		l.s.cfg.Logger.Warn("websocket: cannot register connection", "err", err)
+		l.teardown(c, os.NewSyscallError("epoll_ctl", err))
 		return false
 	}
 	for c.fd >= len(l.conns) {
@@ -565,11 +567,34 @@ func (l *loop) flush(c *Conn) {
 	if shut {
 		_ = syscall.Shutdown(c.fd, syscall.SHUT_WR)
 		if c.phase != phaseWS {
-			// An HTTP error response: nothing more to wait for.
-			l.teardown(c, nil)
+			l.lingerClose(c)
 		}
 	}
 }
+
+// lingerClose finishes an HTTP error response whose bytes are all written
+// and whose write side is shut: the descriptor is closed when the client
+// closes its end or after httpLinger, whichever comes first. Input that
+// arrives meanwhile is read and dropped. Closing at once could reset the
+// connection (a close with unread input sends RST), and a reset can reach
+// the client before it has read the response.
+func (l *loop) lingerClose(c *Conn) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.gone || c.st&stClosed != 0 {
+		return
+	}
+	if c.timer != nil {
+		c.timer.Stop()
+	}
+	c.timer = time.AfterFunc(httpLinger, func() {
+		l.post(func() { l.teardown(c, nil) })
+	})
+}
+
+// httpLinger bounds how long a refused HTTP connection is kept after its
+// response, waiting for the client to close first.
+const httpLinger = 500 * time.Millisecond
 
 // flushBatch writes the pending output of many connections with one
 // io_uring submission per chunk instead of one write(2) each: on this kind of
@@ -629,10 +654,18 @@ func (l *loop) flushBatch(cs []*Conn) {
 			c.mu.Unlock()
 			if shut {
 				_ = syscall.Shutdown(c.fd, syscall.SHUT_WR)
+				if c.phase != phaseWS {
+					l.lingering = append(l.lingering, c)
+				}
 			}
 		}
 		clear(l.batch)
 		// No connection lock is held from here on: handlers may run.
+		for _, c := range l.lingering {
+			l.lingerClose(c)
+		}
+		clear(l.lingering)
+		l.lingering = l.lingering[:0]
 		for _, c := range l.later {
 			l.flush(c)
 		}

@@ -185,11 +185,16 @@ func (r *Ring) Submit(f func(userData uint64, res int32)) error {
 	done := uint32(0)
 	toSubmit := n
 	for done < n {
-		_, _, errno := syscall.Syscall6(sysEnter, uintptr(r.fd), uintptr(toSubmit), uintptr(n-done), enterGetEvents, 0, 0)
+		r1, _, errno := syscall.Syscall6(sysEnter, uintptr(r.fd), uintptr(toSubmit), uintptr(n-done), enterGetEvents, 0, 0)
 		if errno != 0 && errno != syscall.EINTR && errno != syscall.EAGAIN && errno != syscall.EBUSY {
 			return os.NewSyscallError("io_uring_enter", errno)
 		}
-		toSubmit = 0 // the kernel consumed the queue (IORING_SETUP_SUBMIT_ALL)
+		if errno == 0 {
+			// r1 entries were consumed (all of them under
+			// IORING_SETUP_SUBMIT_ALL); after an error none were, and
+			// the next call submits them again.
+			toSubmit -= min(uint32(r1), toSubmit)
+		}
 		done += r.reap(f)
 	}
 	return nil
