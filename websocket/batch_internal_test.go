@@ -225,10 +225,10 @@ func loopConns(srv *Server) int {
 	return n
 }
 
-// TestErrorResponseNotReset sends a malformed request followed by more
-// input the server never parses. The client must read the 400, not a
-// connection reset: the server must not close with that input unread.
-func TestErrorResponseNotReset(t *testing.T) {
+// TestErrorResponseWithMoreInput sends a malformed request followed by
+// more input the server never parses, and keeps sending after the
+// response: the client must read the whole 400 and then the server's close.
+func TestErrorResponseWithMoreInput(t *testing.T) {
 	for _, ring := range []bool{true, false} {
 		t.Run(fmt.Sprintf("ring=%v", ring), func(t *testing.T) {
 			srv, err := NewServer(Config{disableURing: !ring})
