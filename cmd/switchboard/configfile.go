@@ -263,6 +263,10 @@ Every setting below can come from four places; the first that has it wins:
   4. the default shown here.
 A higher source replaces a repeatable setting's whole list.
 
+Signals: SIGTERM or SIGINT shuts down gracefully (a second one exits at once);
+SIGHUP reloads --tls-cert/--tls-key for new handshakes, keeping the current pair
+if the files do not load.
+
 Settings:
 `)
 	fs.VisitAll(func(f *flag.Flag) {
