@@ -298,3 +298,23 @@ func TestConfigHelp(t *testing.T) {
 		}
 	}
 }
+
+// FuzzConfigFile: no file makes parseConfig panic, and every error is one
+// line.
+func FuzzConfigFile(f *testing.F) {
+	for _, s := range []string{
+		"", "listen: :1\n", "turn-user: [a=1, b=2]\necho: true\n", "echo: yes\n", "- a\n",
+		"a: &x [*x]\n", "turn-relay-ip: nope\n", "listen: {a: b}\n", "? [a]\n: b\n",
+		"tls-cert: c\ntls-key: k\nturn-tls-listen: :1\n", "listen: :1\n---\necho: true\n",
+		"<<: {listen: :1}\n", "ws-max-message: 0x10\nshutdown-timeout: 1h\n", "\"a\\rb\\nc\": 1\n",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, yaml string) {
+		path := writeConfig(t, yaml)
+		_, err := parseConfig([]string{"--config", path}, env(nil))
+		if err != nil && strings.ContainsAny(err.Error(), "\r\n") {
+			t.Errorf("%q: error spans lines: %q", yaml, err)
+		}
+	})
+}

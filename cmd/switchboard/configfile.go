@@ -75,7 +75,7 @@ func applyConfigFile(fs *flag.FlagSet, path string) (*configFile, error) {
 	cf := &configFile{path: path, keys: map[string]bool{}}
 	fail := func(format string, args ...any) error {
 		msg := fmt.Sprintf(format, args...)
-		return fmt.Errorf("--config %s: %s", path, strings.ReplaceAll(msg, "\n", "; "))
+		return fmt.Errorf("--config %s: %s", path, strings.NewReplacer("\r\n", "; ", "\n", "; ", "\r", "; ").Replace(msg))
 	}
 	b, err := os.ReadFile(path)
 	if err != nil {
