@@ -87,10 +87,10 @@ func applyConfigFile(fs *flag.FlagSet, path string) (*configFile, error) {
 	}
 	var doc, more yaml.Node
 	dec := yaml.NewDecoder(bytes.NewReader(b))
-	if err := dec.Decode(&doc); err != nil && err != io.EOF {
+	if err := dec.Decode(&doc); err != nil && !errors.Is(err, io.EOF) {
 		return nil, fail("%v", err)
 	}
-	if err := dec.Decode(&more); err != io.EOF {
+	if err := dec.Decode(&more); !errors.Is(err, io.EOF) {
 		return nil, fail("more than one YAML document")
 	}
 	if doc.Kind == 0 || len(doc.Content) == 0 {
