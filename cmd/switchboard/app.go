@@ -15,6 +15,7 @@ import (
 	"github.com/switchboard/switchboard/adapter/redis"
 	"github.com/switchboard/switchboard/engineio"
 	"github.com/switchboard/switchboard/internal/sioservice"
+	"github.com/switchboard/switchboard/internal/tlsreload"
 	"github.com/switchboard/switchboard/peerjs"
 	"github.com/switchboard/switchboard/signaling"
 	"github.com/switchboard/switchboard/socketio"
@@ -41,6 +42,7 @@ type app struct {
 	rdb     *redis.Client
 
 	tlsConfig *tls.Config
+	cert      *tlsreload.Holder // nil without TLS
 	wg        sync.WaitGroup
 	errs      chan error
 }
@@ -49,11 +51,11 @@ func newApp(cfg *config, log *slog.Logger) (*app, error) {
 	a := &app{cfg: cfg, log: log, mux: http.NewServeMux(), errs: make(chan error, 8)}
 	var err error
 	if cfg.tlsCert != "" {
-		cert, err := tls.LoadX509KeyPair(cfg.tlsCert, cfg.tlsKey)
-		if err != nil {
+		// HTTPS/WSS and TURNS share one holder; SIGHUP reloads it (reloadTLS).
+		if a.cert, err = tlsreload.New(cfg.tlsCert, cfg.tlsKey); err != nil {
 			return nil, fmt.Errorf("--tls-cert/--tls-key: %w", err)
 		}
-		a.tlsConfig = &tls.Config{Certificates: []tls.Certificate{cert}, NextProtos: []string{"http/1.1"}, MinVersion: tls.VersionTLS12}
+		a.tlsConfig = &tls.Config{GetCertificate: a.cert.GetCertificate, NextProtos: []string{"http/1.1"}, MinVersion: tls.VersionTLS12}
 	}
 
 	// The engine that accepts every HTTP connection; its limits are the
@@ -248,6 +250,26 @@ func (a *app) shutdown(ctx context.Context) error {
 		}
 	}
 	return errors.Join(out...)
+}
+
+// reloadTLS reads --tls-cert/--tls-key again (on SIGHUP). New handshakes on
+// --listen and --turn-tls-listen get the new pair; established connections
+// keep theirs. On failure the current pair stays.
+func (a *app) reloadTLS() {
+	if a.cert == nil {
+		a.log.Info("SIGHUP: no TLS certificate to reload")
+		return
+	}
+	cert, err := a.cert.Reload()
+	if err != nil {
+		a.log.Error("tls reload failed; keeping the current certificate", "err", err)
+		return
+	}
+	if cert.Leaf == nil { // only under GODEBUG=x509keypairleaf=0
+		a.log.Info("tls certificate reloaded")
+		return
+	}
+	a.log.Info("tls certificate reloaded", "subject", cert.Leaf.Subject.String(), "serial", cert.Leaf.SerialNumber.String(), "not_after", cert.Leaf.NotAfter)
 }
 
 // pollDrain bounds how long shutdown waits for long-polling clients to

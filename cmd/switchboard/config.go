@@ -17,7 +17,9 @@ import (
 
 // config is the binary's settings (../../shared CONTRACT.md "Binary"). Every
 // flag also reads SWITCHBOARD_<FLAG> (dashes as underscores; repeatable
-// flags take a comma-separated list); flags override the environment.
+// flags take a comma-separated list) and the key <flag> of the --config
+// YAML file (configfile.go); flags override the environment, which
+// overrides the file.
 type config struct {
 	listen          string
 	tlsCert, tlsKey string
@@ -62,7 +64,7 @@ func (f *listFlag) Set(v string) error {
 	return nil
 }
 
-func parseConfig(args []string, getenv func(string) string) (*config, error) {
+func parseConfig(args []string, getenv func(string) string) (_ *config, err error) {
 	c := &config{}
 	fs := flag.NewFlagSet("switchboard", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
@@ -86,10 +88,20 @@ func parseConfig(args []string, getenv func(string) string) (*config, error) {
 	fs.Int64Var(&c.wsMaxMessage, "ws-max-message", 16<<20, "largest message accepted on /echo, in bytes (after decompression)")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long SIGTERM waits for connections to close")
 
-	// Environment first, so that flags override it.
+	fs.String("config", "", "YAML file of these settings, keyed by flag name (see above)") // read by configPath
+
+	// The file first, then the environment, so that each overrides the one
+	// before and flags override both.
+	if path := configPath(fs, args, getenv); path != "" {
+		file, ferr := applyConfigFile(fs, path)
+		if ferr != nil {
+			return nil, ferr
+		}
+		defer func() { err = file.blame(err, fs, getenv) }() // err: the named result
+	}
 	var envErr error
 	fs.VisitAll(func(f *flag.Flag) {
-		name := "SWITCHBOARD_" + strings.ToUpper(strings.ReplaceAll(f.Name, "-", "_"))
+		name := envName(f.Name)
 		v := getenv(name)
 		if v == "" || envErr != nil {
 			return
@@ -110,10 +122,7 @@ func parseConfig(args []string, getenv func(string) string) (*config, error) {
 	}
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
-			fs.SetOutput(os.Stdout)
-			fmt.Fprintln(os.Stdout, "Usage: switchboard [flags]\n\nServes Switchboard: the demo, Socket.IO, WebRTC signaling, PeerJS, STUN/TURN.\nEvery flag also reads SWITCHBOARD_<FLAG> from the environment (e.g. --turn-secret and\nSWITCHBOARD_TURN_SECRET); repeatable flags take a comma-separated list there.\n\nFlags:")
-			fs.PrintDefaults()
-			os.Exit(0)
+			return nil, &helpRequested{usage: usage(fs)}
 		}
 		return nil, err
 	}

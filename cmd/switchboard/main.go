@@ -1,11 +1,14 @@
 // Command switchboard serves Switchboard's real-time endpoints on one HTTP
 // listener — the demo, Socket.IO (/socket.io/), WebRTC signaling (/signal),
 // PeerJS (/peerjs), the publish API, health — plus STUN/TURN over UDP, TCP
-// and TLS. `switchboard --help` lists every setting.
+// and TLS. `switchboard --help` lists every setting. SIGTERM or SIGINT
+// shuts down gracefully (a second one exits at once); SIGHUP reloads the
+// TLS certificate.
 package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -17,6 +20,11 @@ import (
 
 func main() {
 	cfg, err := parseConfig(os.Args[1:], os.Getenv)
+	var help *helpRequested
+	if errors.As(err, &help) {
+		fmt.Print(help.usage)
+		os.Exit(0)
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "switchboard:", err)
 		os.Exit(2)
@@ -37,16 +45,28 @@ func run(cfg *config) error {
 	sig := make(chan os.Signal, 2)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
 	defer signal.Stop(sig)
+	// SIGHUP reloads the TLS certificate; caught even without TLS, so that
+	// it never kills the server. Still caught (and ignored) while shutting down.
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
 	if err := a.start(); err != nil {
 		_ = a.shutdown(context.Background())
 		return err
 	}
 	var runErr error
-	select {
-	case runErr = <-a.errs:
-		log.Error("serving failed; shutting down", "err", runErr)
-	case s := <-sig:
-		log.Info("shutting down", "signal", s.String(), "timeout", cfg.shutdownTimeout)
+wait:
+	for {
+		select {
+		case <-hup:
+			a.reloadTLS()
+		case runErr = <-a.errs:
+			log.Error("serving failed; shutting down", "err", runErr)
+			break wait
+		case s := <-sig:
+			log.Info("shutting down", "signal", s.String(), "timeout", cfg.shutdownTimeout)
+			break wait
+		}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), cfg.shutdownTimeout)
 	defer cancel()

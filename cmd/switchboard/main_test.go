@@ -215,3 +215,45 @@ func stunBindingTCP(addr string) error {
 	}
 	return nil
 }
+
+// TestBinaryBadConfigFile: a bad --config file makes the binary exit 2 with
+// one line naming the file and the setting, before it listens anywhere.
+func TestBinaryBadConfigFile(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds the binary")
+	}
+	bin := buildBinary(t)
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		name, yaml string
+		viaEnv     bool
+		want       string // after "switchboard: --config PATH: "
+	}{
+		{"bad value", "turn-relay-ip: nope\n", false, `turn-relay-ip "nope": not an IP address`},
+		{"unknown key from SWITCHBOARD_CONFIG", "listen: 127.0.0.1:0\nturn-secrett: s\n", true, "turn-secrett: unknown setting (line 2)"},
+		{"wrong type", "echo: yes\n", false, `echo: want true or false, got "yes" (str)`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			path := filepath.Join(dir, strings.ReplaceAll(tc.name, " ", "-")+".yaml")
+			if err := os.WriteFile(path, []byte(tc.yaml), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			cmd := exec.Command(bin, "--listen", "127.0.0.1:0", "--turn-listen", "off")
+			cmd.Env = os.Environ()
+			if tc.viaEnv {
+				cmd.Env = append(cmd.Env, "SWITCHBOARD_CONFIG="+path)
+			} else {
+				cmd.Args = append(cmd.Args, "--config", path)
+			}
+			var stderr strings.Builder
+			cmd.Stderr = &stderr
+			err := cmd.Run()
+			if code := cmd.ProcessState.ExitCode(); code != 2 {
+				t.Errorf("exit code %d (%v), want 2", code, err)
+			}
+			if want := "switchboard: --config " + path + ": " + tc.want + "\n"; stderr.String() != want {
+				t.Errorf("stderr %q, want %q", stderr.String(), want)
+			}
+		})
+	}
+}
