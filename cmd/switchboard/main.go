@@ -37,6 +37,8 @@ func run(cfg *config) error {
 	sig := make(chan os.Signal, 2)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
 	defer signal.Stop(sig)
+	stopJWKSReload := a.reloadJWKSOnSIGHUP()
+	defer stopJWKSReload()
 	if err := a.start(); err != nil {
 		_ = a.shutdown(context.Background())
 		return err
