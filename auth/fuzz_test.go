@@ -1,6 +1,9 @@
 package auth
 
 import (
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rsa"
 	"errors"
 	"strings"
 	"testing"
@@ -84,15 +87,17 @@ func FuzzParseJWKS(f *testing.F) {
 			t.Fatal("empty set accepted")
 		}
 		for _, key := range ks.keys {
-			switch key.key.(type) {
-			case interface{ Size() int }: // *rsa.PublicKey
-				if key.alg != "RS256" {
-					t.Fatalf("RSA key for %s", key.alg)
+			switch k := key.key.(type) {
+			case *rsa.PublicKey:
+				if key.alg != "RS256" || k.N.BitLen() < MinRSABits {
+					t.Fatalf("RSA key of %d bits for %s", k.N.BitLen(), key.alg)
+				}
+			case *ecdsa.PublicKey:
+				if key.alg != "ES256" || k.Curve != elliptic.P256() {
+					t.Fatalf("EC key for %s", key.alg)
 				}
 			default:
-				if key.alg != "ES256" {
-					t.Fatalf("%T for %s", key.key, key.alg)
-				}
+				t.Fatalf("%T for %s", key.key, key.alg)
 			}
 		}
 	})
