@@ -55,7 +55,8 @@ func (c *config) verifier() (*auth.Verifier, error) {
 // reloadJWKSOnSIGHUP re-reads the --jwt-jwks file on every SIGHUP until the
 // returned stop is called (which waits for the watcher goroutine). A file
 // that fails to load is logged and the keys in use stay. Without
-// --jwt-jwks it watches nothing, leaving SIGHUP's default action alone.
+// --jwt-jwks it does nothing. It has a signal channel of its own, so other
+// SIGHUP handling (if any) is unaffected.
 func (a *app) reloadJWKSOnSIGHUP() (stop func()) {
 	if a.auth == nil || a.cfg.jwtJWKS == "" {
 		return func() {}

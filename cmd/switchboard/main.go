@@ -34,11 +34,11 @@ func run(cfg *config) error {
 	if err != nil {
 		return err
 	}
+	stopJWKSReload := a.reloadJWKSOnSIGHUP()
+	defer stopJWKSReload()
 	sig := make(chan os.Signal, 2)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
 	defer signal.Stop(sig)
-	stopJWKSReload := a.reloadJWKSOnSIGHUP()
-	defer stopJWKSReload()
 	if err := a.start(); err != nil {
 		_ = a.shutdown(context.Background())
 		return err
