@@ -49,6 +49,12 @@ type Config struct {
 	MessageRate  float64
 	MessageBurst int
 
+	// Auth, when set, checks the token of every connecting client (the
+	// "token" query parameter); a refused client gets ERROR "Invalid token
+	// provided" and is closed. [JWTAuth] verifies JWTs. Default: any token
+	// of the client's form is accepted, as by the stock server.
+	Auth Authenticator
+
 	// WebSocket is the engine to upgrade with. Default: a server of its own
 	// that accepts every origin, as the stock server does (PeerJS pages are
 	// often served from another origin; the id's token is the credential).

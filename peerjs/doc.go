@@ -16,6 +16,11 @@
 // answered with EXPIRE after Config.ExpireTimeout. Clients send HEARTBEAT;
 // one silent for Config.AliveTimeout is dropped.
 //
+// With Config.Auth the token is a credential checked on every connect:
+// [JWTAuth] verifies it as a JWT (package auth) whose "sub", when present,
+// must equal the peer id; a refused client gets ERROR "Invalid token
+// provided" (the stock server's message) and is closed.
+//
 // Where it does better than the stock server without breaking its client:
 // when a peer departs (socket closed, alive timeout) the peers it signaled
 // with receive LEAVE, so their data and media connections see "close"

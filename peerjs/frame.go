@@ -24,6 +24,7 @@ const (
 // ERROR messages of the stock server, which clients may match on.
 const (
 	errInvalidKey   = "Invalid key provided"
+	errInvalidToken = "Invalid token provided"
 	errInvalidWS    = "No id, token, or key supplied to websocket server"
 	errInvalidID    = "Invalid id provided"
 	errLimitReached = "Server has reached its concurrent user limit"

@@ -73,9 +73,17 @@ func (r *realm) open(c conn, key, id, token string, now time.Time) *client {
 	case !ValidID(id):
 		fail(c, TypeError, errInvalidID)
 		return nil
-	case !validToken(token):
+	case r.cfg.Auth == nil && !validToken(token):
 		fail(c, TypeError, errInvalidWS)
 		return nil
+	case r.cfg.Auth != nil:
+		// Before the id is looked up: a refused token learns nothing
+		// about which ids are taken.
+		if err := r.cfg.Auth.AuthenticatePeer(token, id); err != nil {
+			r.cfg.Logger.Debug("peerjs: token refused", "id", id, "err", err)
+			fail(c, TypeError, errInvalidToken)
+			return nil
+		}
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"time"
 )
@@ -17,9 +18,10 @@ import (
 // built-in [HMACAuth].
 type Authenticator interface {
 	// Authenticate checks req and returns the identity to join with. An
-	// error refuses the join with code "unauthorized"; its text is not
-	// shown to the client. It is called on the connection's event loop
-	// and must not block for long.
+	// error refuses the join with code "forbidden" if it wraps
+	// [ErrForbidden] (a valid token for other rooms), else "unauthorized";
+	// its text is not shown to the client. It is called on the
+	// connection's event loop and must not block for long.
 	Authenticate(ctx context.Context, req AuthRequest) (Identity, error)
 }
 
@@ -53,6 +55,11 @@ type HMACAuth struct {
 }
 
 var errBadToken = errors.New("signaling: invalid token")
+
+// ErrForbidden, wrapped in an Authenticator's error, refuses a join with
+// code "forbidden" instead of "unauthorized": the token is good, but not
+// for this room.
+var ErrForbidden = errors.New("signaling: the token does not admit to this room")
 
 // Token signs c.
 func (a *HMACAuth) Token(c TokenClaims) string {
@@ -93,7 +100,7 @@ func (a *HMACAuth) Authenticate(_ context.Context, req AuthRequest) (Identity, e
 		return Identity{}, errors.New("signaling: token expired")
 	}
 	if c.Room != "" && c.Room != req.Room {
-		return Identity{}, errors.New("signaling: token is for another room")
+		return Identity{}, fmt.Errorf("%w: the token is for room %q", ErrForbidden, c.Room)
 	}
 	return Identity{Name: c.Name}, nil
 }

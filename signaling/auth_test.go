@@ -25,7 +25,7 @@ func TestAuth(t *testing.T) {
 	a.send(`{"type":"join","room":"r","token":%q}`, forged)
 	a.expectError(t, message.CodeUnauthorized)
 	a.send(`{"type":"join","room":"r","token":%q}`, auth.Token(TokenClaims{Room: "s", Expires: exp}))
-	a.expectError(t, message.CodeUnauthorized)
+	a.expectError(t, message.CodeForbidden)
 	a.send(`{"type":"join","room":"r","token":%q}`, auth.Token(TokenClaims{Expires: clk.t.Unix()}))
 	a.expectError(t, message.CodeUnauthorized)
 

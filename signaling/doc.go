@@ -15,5 +15,11 @@
 //     the websocket package's event-loop engine. Dead connections are found
 //     by WebSocket pings (Config.PingInterval) and leave their room.
 //
+// Joins are authenticated by Config.Auth, an [Authenticator]: [JWTAuth]
+// verifies JSON Web Tokens with package auth and checks the room against
+// their "rooms" claim; [HMACAuth] is a minimal HMAC token. A refused join is
+// an error frame with code "unauthorized" (missing or invalid token) or
+// "forbidden" (the token does not admit to the room).
+//
 // Frames are decoded and encoded by package signaling/message.
 package signaling

@@ -211,6 +211,9 @@ func (s *Session) join(m *message.Message, now time.Time) error {
 		id, err := cfg.Auth.Authenticate(s.hub.ctx, AuthRequest{Token: tok, Room: m.Room, Name: m.Name})
 		if err != nil {
 			cfg.Logger.Debug("signaling: join refused", "remote", s.info.Remote, "room", m.Room, "err", err)
+			if errors.Is(err, ErrForbidden) {
+				return message.Errorf(message.CodeForbidden, "the join token does not admit to room %q", m.Room)
+			}
 			return message.Errorf(message.CodeUnauthorized, "the join token was refused")
 		}
 		if id.Name != "" {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/redis/go-redis/v9"
 	"github.com/switchboard/switchboard/adapter/redis"
+	"github.com/switchboard/switchboard/auth"
 	"github.com/switchboard/switchboard/engineio"
 	"github.com/switchboard/switchboard/internal/sioservice"
 	"github.com/switchboard/switchboard/internal/tlsreload"
@@ -40,6 +41,8 @@ type app struct {
 
 	cluster *redisadapter.Cluster // nil when standalone
 	rdb     *redis.Client
+
+	auth *auth.Verifier // nil without --jwt-secret/--jwt-jwks: open
 
 	tlsConfig *tls.Config
 	cert      *tlsreload.Holder // nil without TLS
@@ -89,11 +92,20 @@ func newApp(cfg *config, log *slog.Logger) (*app, error) {
 		}
 	}
 
+	// With --jwt-secret/--jwt-jwks, Socket.IO connect, signaling join and
+	// the PeerJS token need a JWT.
+	if a.auth, err = cfg.verifier(); err != nil {
+		return nil, err
+	}
+	if a.auth != nil {
+		sigCfg.Auth = signaling.JWTAuth(a.auth)
+	}
+
 	// Socket.IO with the default-namespace service of the contract.
 	if a.sio, err = socketio.New(sioCfg); err != nil {
 		return nil, err
 	}
-	sioservice.Install(a.sio.Of("/"))
+	sioservice.InstallWithAuth(a.sio.Of("/"), a.auth, log)
 	if a.eio, err = engineio.New(engineio.Config{
 		Handler:    a.sio.EngineHandler(),
 		MaxPayload: 1_000_000,
@@ -122,7 +134,11 @@ func newApp(cfg *config, log *slog.Logger) (*app, error) {
 	if a.sig, err = signaling.New(sigCfg); err != nil {
 		return nil, err
 	}
-	if a.pjs, err = peerjs.New(peerjs.Config{Logger: log}); err != nil {
+	pjsCfg := peerjs.Config{Logger: log}
+	if a.auth != nil {
+		pjsCfg.Auth = peerjs.JWTAuth(a.auth)
+	}
+	if a.pjs, err = peerjs.New(pjsCfg); err != nil {
 		return nil, err
 	}
 

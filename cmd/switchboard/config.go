@@ -36,6 +36,8 @@ type config struct {
 
 	redisURL string
 
+	jwtSecret, jwtJWKS, jwtIssuer, jwtAudience string
+
 	logFormat       string
 	logLevel        slog.Level
 	wsMaxMessage    int64
@@ -83,6 +85,10 @@ func parseConfig(args []string, getenv func(string) string) (_ *config, err erro
 	fs.StringVar(&relayIP, "turn-relay-ip", "", "address relayed transport addresses are allocated on (default: first non-loopback IPv4)")
 	fs.Var(&listFlag{vals: &allow}, "turn-allow-peer", "CIDR of peers that may be relayed to even if denied by default; repeatable")
 	fs.StringVar(&c.redisURL, "redis-url", "", "join other nodes through Redis (redis://127.0.0.1:6379/0); without it the node is standalone, in memory")
+	fs.StringVar(&c.jwtSecret, "jwt-secret", "", "require JWTs on Socket.IO, /signal and PeerJS, HS256 under this secret (at least 32 bytes)")
+	fs.StringVar(&c.jwtJWKS, "jwt-jwks", "", "require JWTs on Socket.IO, /signal and PeerJS, RS256/ES256 under the keys of this JWK Set file (reloaded on SIGHUP)")
+	fs.StringVar(&c.jwtIssuer, "jwt-issuer", "", "with --jwt-secret/--jwt-jwks: the iss every token must carry")
+	fs.StringVar(&c.jwtAudience, "jwt-audience", "", "with --jwt-secret/--jwt-jwks: an aud every token must carry")
 	fs.StringVar(&c.logFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&level, "log-level", "info", "log level: debug, info, warn, error")
 	fs.Int64Var(&c.wsMaxMessage, "ws-max-message", 16<<20, "largest message accepted on /echo, in bytes (after decompression)")
@@ -168,6 +174,9 @@ func parseConfig(args []string, getenv func(string) string) (_ *config, err erro
 		if _, err := redis.ParseURL(c.redisURL); err != nil {
 			return nil, fmt.Errorf("--redis-url %q: %v", c.redisURL, err)
 		}
+	}
+	if err := c.checkJWT(); err != nil {
+		return nil, err
 	}
 	if relayIP != "" {
 		ip, err := netip.ParseAddr(relayIP)

@@ -42,6 +42,8 @@ func run(cfg *config) error {
 	if err != nil {
 		return err
 	}
+	stopJWKSReload := a.reloadJWKSOnSIGHUP()
+	defer stopJWKSReload()
 	sig := make(chan os.Signal, 2)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)
 	defer signal.Stop(sig)

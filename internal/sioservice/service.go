@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 
+	"github.com/switchboard/switchboard/auth"
 	"github.com/switchboard/switchboard/engineio"
 	"github.com/switchboard/switchboard/socketio"
 	"github.com/switchboard/switchboard/websocket"
@@ -17,6 +18,9 @@ type Config struct {
 	// APIKey is the bearer key of POST /api/publish (--api-key); empty
 	// refuses every request with 401.
 	APIKey string
+	// Auth, when set, requires a JWT on connect and checks room claims on
+	// join and publish (InstallWithAuth; the --jwt-* flags). Default: open.
+	Auth *auth.Verifier
 	// WebSocket is the program's WebSocket server, whose listener the
 	// program runs; nil lets engineio make one for net/http upgrades.
 	WebSocket *websocket.Server
@@ -53,7 +57,7 @@ func New(cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	Install(sio.Of("/"))
+	InstallWithAuth(sio.Of("/"), cfg.Auth, cfg.Logger)
 	ec := cfg.Engine
 	ec.Handler = sio.EngineHandler()
 	if ec.MaxPayload == 0 {

@@ -14,6 +14,16 @@
 //
 // Invalid requests are acked {"ok":false,"error":"..."}. data is passed on
 // byte for byte.
+//
+// With a JWT verifier ([InstallWithAuth]; the binary's --jwt-* flags) a
+// client must connect with a token in its CONNECT auth payload,
+// {"token":"<JWT>"} (socket.io-client's `auth: {token}`); a missing or
+// invalid one is refused with CONNECT_ERROR {"message":"unauthorized"}. The
+// token is checked at connect; its claims (package auth) then decide each
+// join and publish, which are acked {"ok":false,"error":"forbidden"} for a
+// room they do not admit. The socket's Data is its *auth.Claims. A socket
+// recovered by connection-state recovery keeps the claims it connected
+// with.
 package sioservice
 
 import (
@@ -27,6 +37,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/switchboard/switchboard/auth"
 	"github.com/switchboard/switchboard/socketio"
 	"github.com/switchboard/switchboard/socketio/packet"
 )
@@ -42,11 +53,29 @@ const MaxBody = 1_000_000
 const countTimeout = 5 * time.Second
 
 // Install registers the join, leave and publish events on nsp.
-func Install(nsp *socketio.Namespace) {
+func Install(nsp *socketio.Namespace) { InstallWithAuth(nsp, nil, nil) }
+
+// InstallWithAuth is Install with JWT authentication by v: connection
+// middleware that verifies the token of the CONNECT auth payload, and room
+// checks on join and publish (see the package doc). Refusals are logged to
+// log (default slog.Default()) at debug level. A nil v installs the open
+// service, like Install.
+func InstallWithAuth(nsp *socketio.Namespace, v *auth.Verifier, log *slog.Logger) {
+	if v != nil {
+		if log == nil {
+			log = slog.Default()
+		}
+		nsp.Use(func(ctx context.Context, s *socketio.Socket) error {
+			return authenticate(v, s, log)
+		})
+	}
 	nsp.On("join", func(ctx context.Context, s *socketio.Socket, args socketio.Args) (any, error) {
 		room, err := roomArg(args)
 		if err != nil {
 			return failure(err), nil
+		}
+		if v != nil && !claimsOf(s).CanJoin(room) {
+			return failure(errForbidden), nil
 		}
 		s.Join(room)
 		ctx, cancel := context.WithTimeout(ctx, countTimeout)
@@ -72,6 +101,9 @@ func Install(nsp *socketio.Namespace) {
 		}
 		if err := req.validate(); err != nil {
 			return failure(err), nil
+		}
+		if v != nil && !claimsOf(s).CanPublish(*req.Room) {
+			return failure(errForbidden), nil
 		}
 		var out []any
 		if req.Data != nil {

@@ -20,6 +20,7 @@ const (
 	CodeRateLimited   Code = "rate_limited"   // the sender exceeded its message rate
 	CodeTooLarge      Code = "too_large"      // the frame exceeds the size limit
 	CodeUnauthorized  Code = "unauthorized"   // the join token is missing or invalid
+	CodeForbidden     Code = "forbidden"      // the join token does not admit to this room
 	CodeInternal      Code = "internal"       // the server failed; the client may retry
 )
 

@@ -227,3 +227,18 @@ func ValidID(id string) bool {
 	}
 	return true
 }
+
+// ValidName reports whether name is acceptable as a display name, by the
+// rule join applies to "name": at most MaxNameLen bytes of UTF-8 without
+// control characters. Names from elsewhere (a token) are checked with it.
+func ValidName(name string) bool {
+	if len(name) > MaxNameLen || !utf8.ValidString(name) {
+		return false
+	}
+	for _, r := range name {
+		if r < 0x20 || r == 0x7f || (r >= 0x80 && r < 0xa0) {
+			return false
+		}
+	}
+	return true
+}

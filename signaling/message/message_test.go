@@ -160,3 +160,24 @@ func BenchmarkDecodeRelay(b *testing.B) {
 		buf = m.AppendRelay(buf[:0], "sender")
 	}
 }
+
+func TestValidName(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		want bool
+	}{
+		{"", true},
+		{"Alice", true},
+		{"Zoë 🎧", true},
+		{strings.Repeat("n", MaxNameLen), true},
+		{strings.Repeat("n", MaxNameLen+1), false},
+		{"a\nb", false},
+		{"a\x7fb", false},
+		{"a\u0085b", false}, // C1 control
+		{"\xff", false},
+	} {
+		if got := ValidName(tc.name); got != tc.want {
+			t.Errorf("ValidName(%q) = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+}
