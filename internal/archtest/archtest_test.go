@@ -33,6 +33,7 @@ var layer = map[string]int{
 	"websocket/internal/uring": 1,
 	"turn/internal/udpio":      1,
 	"internal/tlsreload":       1,
+	"auth":                     1, // JWT verification; reads only its key file
 	// Engines: own connections and their lifecycles.
 	"websocket": 2,
 	"turn":      2,
