@@ -144,6 +144,12 @@ func (b BroadcastOperator) FetchSockets(ctx context.Context) ([]*RemoteSocket, e
 	return out, nil
 }
 
+// CountSockets counts the selected sockets of every node without describing
+// them: FetchSockets copies every socket's handshake and rooms.
+func (b BroadcastOperator) CountSockets(ctx context.Context) (int, error) {
+	return b.nsp.adapter.CountSockets(ctx, b.opts())
+}
+
 // SocketsJoin makes the selected sockets join rooms.
 func (b BroadcastOperator) SocketsJoin(rooms ...string) error {
 	return b.nsp.adapter.AddSockets(context.Background(), b.opts(), rooms)

@@ -249,6 +249,24 @@ func (a *MemoryAdapter) FetchSockets(_ context.Context, opts BroadcastOptions) (
 	return out, nil
 }
 
+// CountSockets implements Adapter: the local sockets matching opts,
+// counted under the read lock without copying their ids. One room and no
+// exceptions, the common case, costs O(1).
+func (a *MemoryAdapter) CountSockets(_ context.Context, opts BroadcastOptions) (int, error) {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	if len(opts.Rooms) == 1 && len(opts.Except) == 0 {
+		n := len(a.rooms[opts.Rooms[0]])
+		if _, self := a.sids[opts.Rooms[0]]; self {
+			n++
+		}
+		return n, nil
+	}
+	n := 0
+	a.eachLocked(opts, func(string) { n++ })
+	return n, nil
+}
+
 // AddSockets implements Adapter.
 func (a *MemoryAdapter) AddSockets(_ context.Context, opts BroadcastOptions, rooms []string) error {
 	for _, sid := range a.Sockets(opts) {

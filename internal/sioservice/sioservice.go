@@ -187,25 +187,9 @@ func reply(w http.ResponseWriter, code int, msg string) {
 	w.Write(append(b, '}'))
 }
 
-// socketIDCounter is implemented by cluster adapters that can list a room's
-// members on every node without describing each socket (the Redis adapter).
-type socketIDCounter interface {
-	SocketIDs(ctx context.Context, opts socketio.BroadcastOptions) ([]string, error)
-}
-
-// roomSize counts the members of room across the cluster as cheaply as the
-// namespace's adapter allows: FetchSockets would copy every member's
-// handshake on every join, which makes filling a large room quadratic in
-// far more than ids.
+// roomSize counts the members of room across the cluster without describing
+// them: FetchSockets would copy every member's handshake on every join, which
+// makes filling a large room quadratic. The memory adapter counts in O(1).
 func roomSize(ctx context.Context, nsp *socketio.Namespace, room string) (int, error) {
-	opts := socketio.BroadcastOptions{Rooms: []string{room}}
-	switch a := nsp.Adapter().(type) {
-	case *socketio.MemoryAdapter: // one node: the local ids are all of them
-		return len(a.Sockets(opts)), nil
-	case socketIDCounter:
-		ids, err := a.SocketIDs(ctx, opts)
-		return len(ids), err
-	}
-	members, err := nsp.In(room).FetchSockets(ctx)
-	return len(members), err
+	return nsp.In(room).CountSockets(ctx)
 }
