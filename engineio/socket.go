@@ -44,7 +44,7 @@ const (
 type Socket struct {
 	srv *Server
 	id  string
-	req *http.Request
+	req handshake
 
 	// mu guards the fields below. It is held while writing to the
 	// transport, which is what orders a session's output: one queue and one
@@ -98,9 +98,10 @@ type pollWait struct {
 func (s *Socket) ID() string { return s.id }
 
 // Request returns a copy of the handshake request: method, URL and query,
-// headers, remote address and TLS state. Its body is empty and its context
-// is not the request's.
-func (s *Socket) Request() *http.Request { return s.req }
+// headers, host, remote address and TLS state. Its body is empty and its
+// context is not the request's. The session keeps the request in a compact
+// form, so each call builds a new copy, which the caller may modify.
+func (s *Socket) Request() *http.Request { return s.req.request() }
 
 // Transport returns the transport the session currently uses.
 func (s *Socket) Transport() Transport {
