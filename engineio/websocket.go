@@ -183,6 +183,8 @@ func (t *wsTransport) send(m *Message) error {
 	return t.conn.WritePrepared(m.prep)
 }
 
+func (t *wsTransport) buffered() int { return t.conn.Buffered() }
+
 func (t *wsTransport) close(code int, reason string) {
 	_ = t.conn.Close(websocket.StatusCode(code), reason)
 }

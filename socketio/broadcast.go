@@ -40,7 +40,8 @@ func (b BroadcastOperator) Except(rooms ...string) BroadcastOperator {
 func (b BroadcastOperator) Local() BroadcastOperator { b.local = true; return b }
 
 // Volatile lets the transport drop the packet for clients that cannot take it
-// right now, and keeps it out of connection-state recovery.
+// right now (see Socket.EmitVolatile), and keeps it out of connection-state
+// recovery.
 func (b BroadcastOperator) Volatile() BroadcastOperator { b.volatile = true; return b }
 
 // Compress records whether the packet should be compressed. It is passed to

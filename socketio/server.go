@@ -194,7 +194,12 @@ func (s *Server) Namespaces() []string {
 }
 
 // EngineConn is what the Socket.IO layer needs from an Engine.IO session.
-// engineio.Socket satisfies it.
+// engineio.Socket satisfies it, and has two optional methods the layer uses
+// when present:
+//   - Writable() bool: false drops volatile packets (Socket.EmitVolatile);
+//     without it they are always sent.
+//   - Request() *http.Request: the handshake request, when Open was given
+//     none (Socket.Handshake).
 type EngineConn interface {
 	// ID is the Engine.IO session id.
 	ID() string

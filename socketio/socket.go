@@ -251,7 +251,9 @@ func (s *Socket) Broadcast() BroadcastOperator {
 func (s *Socket) Emit(event string, args ...any) error { return s.emit(event, args, false) }
 
 // EmitVolatile sends an event that is dropped if the transport cannot take it
-// right now.
+// right now: when the connection has a method Writable() bool that returns
+// false (engineio.Socket: during an upgrade, on polling while packets wait
+// for the client's next GET, on WebSocket while the output is backed up).
 func (s *Socket) EmitVolatile(event string, args ...any) error { return s.emit(event, args, true) }
 
 func (s *Socket) emit(event string, args []any, volatile bool) error {
