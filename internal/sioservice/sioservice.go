@@ -69,8 +69,8 @@ func Install(nsp *socketio.Namespace) {
 		return roomAck{OK: true, Room: room}, nil
 	})
 	nsp.On("publish", func(ctx context.Context, s *socketio.Socket, args socketio.Args) (any, error) {
-		var req request
-		if err := json.Unmarshal(args.Raw(0), &req); err != nil {
+		req, err := parseRequest(args.Raw(0), true) // the packet decoder validated it
+		if err != nil {
 			return failure(errors.New("publish wants {room, event, data}")), nil
 		}
 		if err := req.validate(); err != nil {
@@ -156,8 +156,8 @@ func PublishHandler(nsp *socketio.Namespace, apiKey string, log *slog.Logger) ht
 			reply(w, http.StatusBadRequest, "body too large or unreadable")
 			return
 		}
-		var req request
-		if err := json.Unmarshal(body, &req); err != nil {
+		req, err := parseRequest(body, false)
+		if err != nil {
 			reply(w, http.StatusBadRequest, "body must be {room, event, data}")
 			return
 		}
