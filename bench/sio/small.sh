@@ -12,6 +12,8 @@
 #            OUT/LABEL.heap and the server's memstats line (after a GC)
 #   bcast1k  the kit's bcast1k (1,000 receivers, 200 × 64 B, one publish in
 #            flight), recovery off (as socket.io's default)
+#   echoack  the kit's echoack (1,000 connections, 100 publishes with ack each,
+#            8 in flight), recovery off
 # The server listens on 127.0.0.1 port 0 and is stopped by its own PID.
 set -eu
 lg=$1 srv=$2 out=$3 label=$4 sc=$5 rate=${6:-0}
@@ -25,6 +27,9 @@ idle2k)
 bcast1k)
 	"$srv" -listen 127.0.0.1:0 -api-key bench-key -recovery=false >"$out/$label.stdout" 2>"$out/$label.stderr" &
 	args="-mode broadcast -conns 1000 -msgs 200 -size 64 -window 1 -warmup 20" ;;
+echoack)
+	"$srv" -listen 127.0.0.1:0 -api-key bench-key -recovery=false >"$out/$label.stdout" 2>"$out/$label.stderr" &
+	args="-mode echo-ack -conns 1000 -msgs 100 -size 64 -window 8 -warmup 5" ;;
 *) echo "unknown scenario $sc" >&2; exit 2 ;;
 esac
 pid=$!
