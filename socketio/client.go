@@ -257,13 +257,18 @@ func (c *client) writePacket(p *packet.Packet, volatile bool) error {
 	return c.write(&outPacket{text: text, bins: bins}, volatile)
 }
 
+// writable reports whether the transport can take a packet now; a
+// connection that cannot tell always can.
+func (c *client) writable() bool {
+	w, ok := c.conn.(interface{ Writable() bool })
+	return !ok || w.Writable()
+}
+
 // write sends an encoded packet: its text message, then its attachments.
 // Volatile packets are dropped when the transport cannot take them now.
 func (c *client) write(o *outPacket, volatile bool) error {
-	if volatile {
-		if w, ok := c.conn.(interface{ Writable() bool }); ok && !w.Writable() {
-			return nil
-		}
+	if volatile && !c.writable() {
+		return nil
 	}
 	c.wmu.Lock()
 	defer c.wmu.Unlock()

@@ -230,6 +230,11 @@ func (a *MemoryAdapter) BroadcastWithAck(_ context.Context, p *packet.Packet, op
 	o := &outPacket{text: text, bins: bins}
 	n := 0
 	a.apply(opts, func(s *Socket) {
+		// A volatile packet dropped here is not counted: its ack would
+		// never come.
+		if opts.Volatile && !s.client.writable() {
+			return
+		}
 		if !s.registerAckID(q.ID, onReply) {
 			return
 		}

@@ -116,6 +116,14 @@ func TestVolatilePolling(t *testing.T) {
 	if err := sio.Of("/").Volatile().Emit("v2"); err != nil {
 		t.Fatal(err)
 	}
+	// A volatile broadcast with ack does not count (and wait for) the
+	// socket it dropped the packet for: v2 still waits for the next GET.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	replies, err := sio.Of("/").Volatile().EmitWithAck(ctx, "dropped-with-ack")
+	if err != nil || len(replies) != 0 {
+		t.Fatalf("volatile EmitWithAck to a busy socket: %v, %v; want no replies at once", replies, err)
+	}
 	if got, want := do("GET", q, ""), `42["v2"]`; got != want {
 		t.Fatalf("poll got %q, want %q", got, want)
 	}
