@@ -141,14 +141,6 @@ func (srv *Server) verify(r *http.Request, q url.Values) (*Socket, *requestError
 	return nil, nil
 }
 
-// handshakeRequest copies what a session keeps of its handshake request.
-func handshakeRequest(r *http.Request) *http.Request {
-	req := r.Clone(context.Background())
-	req.Body = http.NoBody
-	req.GetBody = nil
-	return req
-}
-
 // openSession creates and registers a session for the handshake request
 // req (a handshakeRequest copy) that arrived at since, on polling or, when
 // ws is not nil, on that WebSocket, and calls OnOpen. It returns nil when the server is shutting
@@ -158,7 +150,7 @@ func handshakeRequest(r *http.Request) *http.Request {
 // started under s.mu, so no close can interleave; recvMu is held across
 // OnOpen, so that OnClose, even for a close that happens meanwhile, comes
 // after it.
-func (srv *Server) openSession(req *http.Request, ws *wsTransport, since time.Time) *Socket {
+func (srv *Server) openSession(req handshake, ws *wsTransport, since time.Time) *Socket {
 	s := &Socket{srv: srv, id: newID(), req: req, transport: Polling}
 	if ws != nil {
 		s.transport, s.ws, ws.s = WebSocket, ws, s

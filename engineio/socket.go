@@ -24,7 +24,14 @@ const (
 type frameConn interface {
 	send(m *Message) error
 	close(code int, reason string)
+	buffered() int // bytes queued and not yet written
 }
+
+// writableBacklog is how much unsent output a WebSocket may hold and still
+// be Writable. A healthy connection's output drains at every flush of its
+// event loop, so a backlog this large means the kernel's send buffer is full:
+// the peer does not read fast enough.
+const writableBacklog = 64 << 10
 
 // WebSocket close codes the sessions use (RFC 6455 §7.4.1).
 const (
@@ -44,7 +51,7 @@ const (
 type Socket struct {
 	srv *Server
 	id  string
-	req *http.Request
+	req handshake
 
 	// mu guards the fields below. It is held while writing to the
 	// transport, which is what orders a session's output: one queue and one
@@ -98,9 +105,10 @@ type pollWait struct {
 func (s *Socket) ID() string { return s.id }
 
 // Request returns a copy of the handshake request: method, URL and query,
-// headers, remote address and TLS state. Its body is empty and its context
-// is not the request's.
-func (s *Socket) Request() *http.Request { return s.req }
+// headers, host, remote address and TLS state. Its body is empty and its
+// context is not the request's. The session keeps the request in a compact
+// form, so each call builds a new copy, which the caller may modify.
+func (s *Socket) Request() *http.Request { return s.req.request() }
 
 // Transport returns the transport the session currently uses.
 func (s *Socket) Transport() Transport {
@@ -121,6 +129,30 @@ func (s *Socket) Value() any {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.value
+}
+
+// Writable reports whether the session's transport can take a message now
+// (engine.io's transport.writable), for messages worth sending only then,
+// such as Socket.IO's volatile events. It is false
+//   - once the session is closing;
+//   - on polling, while packets wait for a client that has no GET pending;
+//   - during an upgrade to WebSocket, whose packets wait for the new
+//     transport;
+//   - on WebSocket, while more than 64 KiB of output wait to be written (the
+//     peer is not reading).
+func (s *Socket) Writable() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	switch {
+	case s.state != stOpen:
+		return false
+	case s.transport == WebSocket:
+		return s.ws.buffered() <= writableBacklog
+	case s.probe != nil:
+		return false
+	default:
+		return s.poll != nil || len(s.queue) == 0
+	}
 }
 
 // Send sends one message packet; binary selects a binary message. data is

@@ -62,8 +62,8 @@ type wsTransport struct {
 	// probe: the connection is upgrading s from polling; it turns false
 	// when the upgrade completes. Only t's handlers (one goroutine) use it.
 	probe   bool
-	req     *http.Request // the handshake request, until OnOpen
-	arrived time.Time     // when it arrived
+	req     handshake // the handshake request, until OnOpen
+	arrived time.Time // when it arrived
 }
 
 // handshakeWebSocket opens a WebSocket-only session; the open packet is the
@@ -94,7 +94,7 @@ func (t *wsTransport) OnOpen(c *websocket.Conn) {
 		return
 	}
 	req := t.req
-	t.req = nil
+	t.req = handshake{}
 	if t.srv.openSession(req, t, t.arrived) == nil {
 		_ = c.Close(websocket.StatusGoingAway, "server shutting down")
 	}
@@ -182,6 +182,8 @@ func (t *wsTransport) send(m *Message) error {
 	})
 	return t.conn.WritePrepared(m.prep)
 }
+
+func (t *wsTransport) buffered() int { return t.conn.Buffered() }
 
 func (t *wsTransport) close(code int, reason string) {
 	_ = t.conn.Close(websocket.StatusCode(code), reason)

@@ -37,6 +37,11 @@ type Adapter interface {
 
 	// FetchSockets describes the matching sockets of every node.
 	FetchSockets(ctx context.Context, opts BroadcastOptions) ([]SocketInfo, error)
+	// CountSockets counts the matching sockets of every node (of this node
+	// only with opts.Local) without describing them, as socket.io's
+	// rooms.get(room).size does locally. A cluster adapter that embeds
+	// MemoryAdapter must override it, or it counts this node only.
+	CountSockets(ctx context.Context, opts BroadcastOptions) (int, error)
 	// AddSockets makes the matching sockets of every node join rooms.
 	AddSockets(ctx context.Context, opts BroadcastOptions, rooms []string) error
 	// DelSockets makes the matching sockets of every node leave rooms.

@@ -40,7 +40,8 @@ func (b BroadcastOperator) Except(rooms ...string) BroadcastOperator {
 func (b BroadcastOperator) Local() BroadcastOperator { b.local = true; return b }
 
 // Volatile lets the transport drop the packet for clients that cannot take it
-// right now, and keeps it out of connection-state recovery.
+// right now (see Socket.EmitVolatile), and keeps it out of connection-state
+// recovery.
 func (b BroadcastOperator) Volatile() BroadcastOperator { b.volatile = true; return b }
 
 // Compress records whether the packet should be compressed. It is passed to
@@ -142,6 +143,12 @@ func (b BroadcastOperator) FetchSockets(ctx context.Context) ([]*RemoteSocket, e
 		out[i] = &RemoteSocket{SocketInfo: info, nsp: b.nsp}
 	}
 	return out, nil
+}
+
+// CountSockets counts the selected sockets of every node without describing
+// them: FetchSockets copies every socket's handshake and rooms.
+func (b BroadcastOperator) CountSockets(ctx context.Context) (int, error) {
+	return b.nsp.adapter.CountSockets(ctx, b.opts())
 }
 
 // SocketsJoin makes the selected sockets join rooms.

@@ -40,6 +40,25 @@ type client struct {
 	running bool
 }
 
+// requester is implemented by *engineio.Socket: it rebuilds the handshake
+// request the session keeps.
+type requester interface {
+	Request() *http.Request
+}
+
+// request returns the request that opened the connection: the one given to
+// Open, else a copy from the Engine.IO session, else nil. owned reports
+// that the request is a fresh copy, which the caller may keep or modify.
+func (c *client) request() (r *http.Request, owned bool) {
+	if c.req != nil {
+		return c.req, false
+	}
+	if rq, ok := c.conn.(requester); ok {
+		return rq.Request(), true
+	}
+	return nil, false
+}
+
 func newClient(s *Server, ec EngineConn, r *http.Request) *client {
 	c := &client{srv: s, conn: ec, req: r}
 	c.dec.MaxAttachments = s.cfg.MaxAttachments
@@ -238,13 +257,18 @@ func (c *client) writePacket(p *packet.Packet, volatile bool) error {
 	return c.write(&outPacket{text: text, bins: bins}, volatile)
 }
 
+// writable reports whether the transport can take a packet now; a
+// connection that cannot tell always can.
+func (c *client) writable() bool {
+	w, ok := c.conn.(interface{ Writable() bool })
+	return !ok || w.Writable()
+}
+
 // write sends an encoded packet: its text message, then its attachments.
 // Volatile packets are dropped when the transport cannot take them now.
 func (c *client) write(o *outPacket, volatile bool) error {
-	if volatile {
-		if w, ok := c.conn.(interface{ Writable() bool }); ok && !w.Writable() {
-			return nil
-		}
+	if volatile && !c.writable() {
+		return nil
 	}
 	c.wmu.Lock()
 	defer c.wmu.Unlock()

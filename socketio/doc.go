@@ -54,8 +54,8 @@
 //	replies, err := nsp.To("voters").EmitWithAck(ctx, "vote")
 //
 // A broadcast is encoded once and the same bytes are handed to every
-// Engine.IO connection. FetchSockets, SocketsJoin, SocketsLeave and
-// DisconnectSockets act on the selected sockets of every node. Rooms and
+// Engine.IO connection. FetchSockets, CountSockets, SocketsJoin, SocketsLeave
+// and DisconnectSockets act on the selected sockets of every node. Rooms and
 // broadcasts go through the namespace's Adapter (in memory by default; a
 // cluster adapter implements the same interface).
 //

@@ -19,7 +19,9 @@ func (s *Server) EngineHandler() engineio.Handler { return engineHandler{s} }
 type engineHandler struct{ srv *Server }
 
 func (h engineHandler) OnOpen(es *engineio.Socket) {
-	c, err := h.srv.Open(es, es.Request())
+	// No copy of the request: the session keeps a compact one, which
+	// Socket.Handshake asks for when needed (client.request).
+	c, err := h.srv.Open(es, nil)
 	if err != nil {
 		es.Close()
 		return

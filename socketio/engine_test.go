@@ -22,6 +22,10 @@ func TestEngineBridge(t *testing.T) {
 	sio.On("shout", func(ctx context.Context, s *Socket, args Args) (any, error) {
 		return nil, s.Namespace().Emit("shouted", args.Values()...)
 	})
+	sio.On("whoami", func(ctx context.Context, s *Socket, args Args) (any, error) {
+		h := s.Handshake() // from the engineio session's compact copy
+		return Multi{h.URL, h.Query.Get("transport"), h.Headers.Get("X-Test"), h.Address, s.Request().Header.Get("X-Test")}, nil
+	})
 	eio, err := engineio.New(engineio.Config{Handler: sio.EngineHandler()})
 	if err != nil {
 		t.Fatal(err)
@@ -45,7 +49,8 @@ func TestEngineBridge(t *testing.T) {
 	defer cancel()
 
 	dial := func() *websocket.ClientConn {
-		c, _, err := websocket.Dial(ctx, "ws://"+ln.Addr().String()+"/socket.io/?EIO=4&transport=websocket", nil)
+		c, _, err := websocket.Dial(ctx, "ws://"+ln.Addr().String()+"/socket.io/?EIO=4&transport=websocket",
+			&websocket.DialOptions{Header: http.Header{"X-Test": {"yes"}}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -92,6 +97,9 @@ func TestEngineBridge(t *testing.T) {
 	a, b := open(), open()
 	defer a.CloseNow()
 	defer b.CloseNow()
+
+	send(a, websocket.TextMessage, `4213["whoami"]`)
+	expect(a, websocket.TextMessage, `4313["/socket.io/?EIO=4&transport=websocket","websocket","yes","127.0.0.1","yes"]`)
 
 	send(a, websocket.TextMessage, `452-789["message-with-ack",{"_placeholder":true,"num":0},{"_placeholder":true,"num":1}]`)
 	send(a, websocket.BinaryMessage, "\x01\x02\x03")

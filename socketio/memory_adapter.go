@@ -230,6 +230,11 @@ func (a *MemoryAdapter) BroadcastWithAck(_ context.Context, p *packet.Packet, op
 	o := &outPacket{text: text, bins: bins}
 	n := 0
 	a.apply(opts, func(s *Socket) {
+		// A volatile packet dropped here is not counted: its ack would
+		// never come.
+		if opts.Volatile && !s.client.writable() {
+			return
+		}
 		if !s.registerAckID(q.ID, onReply) {
 			return
 		}
@@ -247,6 +252,24 @@ func (a *MemoryAdapter) FetchSockets(_ context.Context, opts BroadcastOptions) (
 		out = append(out, SocketInfo{ID: s.id, Handshake: s.Handshake(), Rooms: s.Rooms(), Data: s.Data()})
 	})
 	return out, nil
+}
+
+// CountSockets implements Adapter: the local sockets matching opts,
+// counted under the read lock without copying their ids. One room and no
+// exceptions, the common case, costs O(1).
+func (a *MemoryAdapter) CountSockets(_ context.Context, opts BroadcastOptions) (int, error) {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	if len(opts.Rooms) == 1 && len(opts.Except) == 0 {
+		n := len(a.rooms[opts.Rooms[0]])
+		if _, self := a.sids[opts.Rooms[0]]; self {
+			n++
+		}
+		return n, nil
+	}
+	n := 0
+	a.eachLocked(opts, func(string) { n++ })
+	return n, nil
 }
 
 // AddSockets implements Adapter.

@@ -1,6 +1,7 @@
 package socketio
 
 import (
+	"context"
 	"slices"
 	"testing"
 )
@@ -24,10 +25,14 @@ func TestMemoryAdapterRooms(t *testing.T) {
 		{BroadcastOptions{Rooms: []string{"r"}, Except: []string{"s2"}}, []string{"s3"}},
 		{BroadcastOptions{Except: []string{"q"}}, []string{"s1", "s3"}},
 		{BroadcastOptions{Rooms: []string{"nobody"}}, nil},
+		{BroadcastOptions{Rooms: []string{"s1"}, Except: []string{"s1"}}, nil},
 	}
 	for _, tt := range tests {
 		if got := sorted(a.Sockets(tt.opts)); !slices.Equal(got, tt.want) {
 			t.Errorf("Sockets(%+v) = %v, want %v", tt.opts, got, tt.want)
+		}
+		if n, err := a.CountSockets(context.Background(), tt.opts); n != len(tt.want) || err != nil {
+			t.Errorf("CountSockets(%+v) = %d, %v; want %d", tt.opts, n, err, len(tt.want))
 		}
 	}
 	if got := a.SocketRooms("s2"); !slices.Equal(got, []string{"q", "r", "s2"}) {

@@ -194,7 +194,12 @@ func (s *Server) Namespaces() []string {
 }
 
 // EngineConn is what the Socket.IO layer needs from an Engine.IO session.
-// engineio.Socket satisfies it.
+// engineio.Socket satisfies it, and has two optional methods the layer uses
+// when present:
+//   - Writable() bool: false drops volatile packets (Socket.EmitVolatile);
+//     without it they are always sent.
+//   - Request() *http.Request: the handshake request, when Open was given
+//     none (Socket.Handshake).
 type EngineConn interface {
 	// ID is the Engine.IO session id.
 	ID() string
@@ -212,8 +217,10 @@ type EngineConn interface {
 type Conn struct{ c *client }
 
 // Open attaches an Engine.IO session. r is the request that opened it (for
-// Socket.Handshake); it may be nil. The connection must join a namespace
-// within Config.ConnectTimeout.
+// Socket.Handshake); it may be nil, and then, if ec has a method
+// Request() *http.Request (engineio.Socket has), the handshake is taken from
+// it each time it is asked for, so the connection keeps no copy of its own.
+// The connection must join a namespace within Config.ConnectTimeout.
 func (s *Server) Open(ec EngineConn, r *http.Request) (*Conn, error) {
 	c := newClient(s, ec, r)
 	s.mu.Lock()

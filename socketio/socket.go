@@ -72,11 +72,16 @@ func toLower(s string) string {
 	return string(b)
 }
 
-func newHandshake(r *http.Request, auth json.RawMessage, now time.Time) Handshake {
+// newHandshake describes r; owned means r is the caller's own copy, whose
+// header map the handshake may take without cloning.
+func newHandshake(r *http.Request, owned bool, auth json.RawMessage, now time.Time) Handshake {
 	h := Handshake{Time: now.UTC().Format(time.RFC1123), Issued: now.UnixMilli(), Auth: auth,
 		Headers: http.Header{}, Query: url.Values{}}
 	if r != nil {
-		h.Headers = r.Header.Clone()
+		h.Headers = r.Header
+		if !owned {
+			h.Headers = r.Header.Clone()
+		}
 		if r.Host != "" {
 			h.Headers.Set("Host", r.Host)
 		}
@@ -107,7 +112,8 @@ type Socket struct {
 	id     string
 	pid    string // private session id for connection-state recovery
 	// The handshake is built on demand from the request the Engine.IO
-	// session keeps anyway: an idle socket holds no copy of its headers.
+	// session keeps anyway (compactly): an idle socket holds no copy of its
+	// headers.
 	auth   json.RawMessage
 	issued time.Time
 
@@ -146,13 +152,21 @@ func (s *Socket) ID() string { return s.id }
 // Namespace returns the socket's namespace.
 func (s *Socket) Namespace() *Namespace { return s.nsp }
 
-// Handshake returns the details of the socket's connection. Each call returns
-// a fresh copy.
-func (s *Socket) Handshake() Handshake { return newHandshake(s.client.req, s.auth, s.issued) }
+// Handshake returns the details of the socket's connection. Each call builds
+// a fresh copy, so call it once per use rather than per field.
+func (s *Socket) Handshake() Handshake {
+	r, owned := s.client.request()
+	return newHandshake(r, owned, s.auth, s.issued)
+}
 
 // Request is the HTTP request that opened the socket's Engine.IO session (nil
-// when the transport gave none). Treat it as read-only.
-func (s *Socket) Request() *http.Request { return s.client.req }
+// when the transport gave none). With an engineio.Socket each call returns a
+// new copy; a request handed to Server.Open is returned as is: treat it as
+// read-only.
+func (s *Socket) Request() *http.Request {
+	r, _ := s.client.request()
+	return r
+}
 
 // ConnID is the id of the Engine.IO session that carries the socket.
 func (s *Socket) ConnID() string { return s.client.conn.ID() }
@@ -237,7 +251,9 @@ func (s *Socket) Broadcast() BroadcastOperator {
 func (s *Socket) Emit(event string, args ...any) error { return s.emit(event, args, false) }
 
 // EmitVolatile sends an event that is dropped if the transport cannot take it
-// right now.
+// right now: when the connection has a method Writable() bool that returns
+// false (engineio.Socket: during an upgrade, on polling while packets wait
+// for the client's next GET, on WebSocket while the output is backed up).
 func (s *Socket) EmitVolatile(event string, args ...any) error { return s.emit(event, args, true) }
 
 func (s *Socket) emit(event string, args []any, volatile bool) error {

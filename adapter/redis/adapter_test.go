@@ -275,6 +275,36 @@ func TestSocketIDs(t *testing.T) {
 	}
 }
 
+// TestCountSockets: the count spans the cluster; the count-only path must
+// not fall back to MemoryAdapter's local count, which the Adapter embeds.
+func TestCountSockets(t *testing.T) {
+	_, nodes := cluster(t, 3)
+	ca, cb, cc := connect(t, nodes[0]), connect(t, nodes[1]), connect(t, nodes[2])
+	socket(t, nodes[0], ca).Join("r")
+	socket(t, nodes[1], cb).Join("r")
+	socket(t, nodes[2], cc).Join("r", "q")
+	nsp := nodes[0].nsp()
+	tests := []struct {
+		op   socketio.BroadcastOperator
+		want int
+	}{
+		{nsp.In("r"), 3},
+		{nsp.In("q"), 1},
+		{nsp.In("r", "q"), 3},
+		{nsp.In("nobody"), 0},
+		{nsp.In(cc.sid), 1},
+		{nsp.In("r").Except("q"), 2},
+		{nsp.In("r").Local(), 1},
+		{nsp.Except(ca.sid), 2},
+	}
+	for i, tt := range tests {
+		n, err := tt.op.CountSockets(context.Background())
+		if err != nil || n != tt.want {
+			t.Errorf("case %d: CountSockets = %d, %v; want %d", i, n, err, tt.want)
+		}
+	}
+}
+
 // TestBroadcastWithAckForgotten: once every remote client has answered, the
 // request is forgotten even if the caller's context never ends.
 func TestBroadcastWithAckForgotten(t *testing.T) {

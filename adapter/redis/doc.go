@@ -23,7 +23,7 @@
 // # What crosses Redis
 //
 // The wire format is the Node.js adapter's (see package wire): broadcasts,
-// broadcasts with acknowledgements, FetchSockets, AllRooms, SocketsJoin,
+// broadcasts with acknowledgements, FetchSockets, CountSockets, AllRooms, SocketsJoin,
 // SocketsLeave, DisconnectSockets, ServerSideEmit (with or without acks) and
 // ServerCount (PUBSUB NUMSUB). Room membership is never stored in Redis: each
 // node keeps its own sockets' rooms in the embedded socketio.MemoryAdapter and

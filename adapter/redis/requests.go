@@ -176,16 +176,46 @@ func (a *Adapter) SocketIDs(ctx context.Context, opts socketio.BroadcastOptions)
 	if opts.Local {
 		return ids, nil
 	}
+	remote, err := a.remoteIDs(ctx, opts.Rooms)
+	if err != nil {
+		return nil, err
+	}
+	return append(ids, remote...), nil
+}
+
+// CountSockets implements socketio.Adapter: this node's count plus the ids
+// the other nodes return to a SOCKETS request (no handshakes, no data), or,
+// with opts.Except, the length of FetchSockets. While Redis is unavailable
+// it counts this node only.
+func (a *Adapter) CountSockets(ctx context.Context, opts socketio.BroadcastOptions) (int, error) {
+	if len(opts.Except) > 0 && !opts.Local {
+		infos, err := a.FetchSockets(ctx, opts)
+		return len(infos), err
+	}
+	n, _ := a.MemoryAdapter.CountSockets(ctx, opts)
+	if opts.Local {
+		return n, nil
+	}
+	remote, err := a.remoteIDs(ctx, opts.Rooms)
+	if err != nil {
+		return 0, err
+	}
+	return n + len(remote), nil
+}
+
+// remoteIDs asks the other nodes for the ids of their sockets in any of
+// rooms (all when empty); none when this node is alone or Redis is down.
+func (a *Adapter) remoteIDs(ctx context.Context, rooms []string) ([]string, error) {
 	n := a.others(ctx)
 	if n <= 0 {
-		return ids, nil
+		return nil, nil
 	}
-	p, err := a.request(ctx, &wire.Request{Type: wire.Sockets, Rooms: dedupe(opts.Rooms)}, n)
+	p, err := a.request(ctx, &wire.Request{Type: wire.Sockets, Rooms: dedupe(rooms)}, n)
 	if err != nil {
 		return nil, err
 	}
 	slices.Sort(p.ids)
-	return append(ids, slices.Compact(p.ids)...), nil
+	return slices.Compact(p.ids), nil
 }
 
 // AllRooms returns the rooms of every node (socket.io's adapter.allRooms).

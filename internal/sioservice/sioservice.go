@@ -78,7 +78,10 @@ func InstallWithAuth(nsp *socketio.Namespace, v *auth.Verifier, log *slog.Logger
 			return failure(errForbidden), nil
 		}
 		s.Join(room)
-		ctx, cancel := context.WithTimeout(ctx, countTimeout)
+		// Not a child of the socket's context: deriving from it would leave
+		// a children map and a done channel in every socket that ever
+		// joined (≈ 460 B each, docs/benchmarks-sio.md P2).
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), countTimeout)
 		defer cancel()
 		members, err := roomSize(ctx, nsp, room)
 		if err != nil {
@@ -95,8 +98,8 @@ func InstallWithAuth(nsp *socketio.Namespace, v *auth.Verifier, log *slog.Logger
 		return roomAck{OK: true, Room: room}, nil
 	})
 	nsp.On("publish", func(ctx context.Context, s *socketio.Socket, args socketio.Args) (any, error) {
-		var req request
-		if err := json.Unmarshal(args.Raw(0), &req); err != nil {
+		req, err := parseRequest(args.Raw(0), true) // the packet decoder validated it
+		if err != nil {
 			return failure(errors.New("publish wants {room, event, data}")), nil
 		}
 		if err := req.validate(); err != nil {
@@ -185,8 +188,8 @@ func PublishHandler(nsp *socketio.Namespace, apiKey string, log *slog.Logger) ht
 			reply(w, http.StatusBadRequest, "body too large or unreadable")
 			return
 		}
-		var req request
-		if err := json.Unmarshal(body, &req); err != nil {
+		req, err := parseRequest(body, false)
+		if err != nil {
 			reply(w, http.StatusBadRequest, "body must be {room, event, data}")
 			return
 		}
@@ -216,25 +219,9 @@ func reply(w http.ResponseWriter, code int, msg string) {
 	w.Write(append(b, '}'))
 }
 
-// socketIDCounter is implemented by cluster adapters that can list a room's
-// members on every node without describing each socket (the Redis adapter).
-type socketIDCounter interface {
-	SocketIDs(ctx context.Context, opts socketio.BroadcastOptions) ([]string, error)
-}
-
-// roomSize counts the members of room across the cluster as cheaply as the
-// namespace's adapter allows: FetchSockets would copy every member's
-// handshake on every join, which makes filling a large room quadratic in
-// far more than ids.
+// roomSize counts the members of room across the cluster without describing
+// them: FetchSockets would copy every member's handshake on every join, which
+// makes filling a large room quadratic. The memory adapter counts in O(1).
 func roomSize(ctx context.Context, nsp *socketio.Namespace, room string) (int, error) {
-	opts := socketio.BroadcastOptions{Rooms: []string{room}}
-	switch a := nsp.Adapter().(type) {
-	case *socketio.MemoryAdapter: // one node: the local ids are all of them
-		return len(a.Sockets(opts)), nil
-	case socketIDCounter:
-		ids, err := a.SocketIDs(ctx, opts)
-		return len(ids), err
-	}
-	members, err := nsp.In(room).FetchSockets(ctx)
-	return len(members), err
+	return nsp.In(room).CountSockets(ctx)
 }

@@ -217,3 +217,50 @@ func skipString(data []byte, i int) (int, error) {
 // skipValue returns the end of the value at data[i:] without looking at
 // placeholders.
 func skipValue(data []byte, i int) (int, error) { return scan(data, i, -1, nil) }
+
+// ObjectMembers calls f with the raw key (quotes and escapes included) and
+// the raw value of each member of the JSON object data, in document order,
+// so that a handler can pick a few members of an argument without
+// encoding/json's reflection. data must be JSON that json.Valid accepts (as
+// every argument of a decoded packet is); other input may be reported
+// invalid or scanned wrongly. The slices alias data.
+func ObjectMembers(data []byte, f func(key, value []byte)) error {
+	i := skipSpace(data, 0)
+	if i >= len(data) || data[i] != '{' {
+		return invalid("not an object")
+	}
+	i = skipSpace(data, i+1)
+	if i < len(data) && data[i] == '}' {
+		return nil
+	}
+	for i < len(data) {
+		ks := i
+		ke, err := skipString(data, i)
+		if err != nil {
+			return err
+		}
+		i = skipSpace(data, ke)
+		if i >= len(data) || data[i] != ':' {
+			return invalid("malformed object")
+		}
+		vs := skipSpace(data, i+1)
+		ve, err := skipValue(data, vs)
+		if err != nil {
+			return err
+		}
+		f(data[ks:ke], data[vs:ve])
+		i = skipSpace(data, ve)
+		if i >= len(data) {
+			break
+		}
+		switch data[i] {
+		case ',':
+			i = skipSpace(data, i+1)
+		case '}':
+			return nil
+		default:
+			return invalid("malformed object")
+		}
+	}
+	return invalid("unterminated object")
+}
