@@ -143,10 +143,14 @@ func (s *Server) sweep() {
 	}
 }
 
-// release deletes a and frees its relay socket.
+// release deletes a and frees its relay socket. A TCP or TLS client's
+// connection ends with its allocation.
 func (s *Server) release(a *allocation) {
 	if s.table.remove(a) {
 		s.relays.close(a.relay)
+		if c, ok := a.sink.(*streamConn); ok {
+			c.allocationGone()
+		}
 	}
 }
 

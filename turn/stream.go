@@ -6,7 +6,9 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"os"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/switchboard/switchboard/stun"
@@ -16,6 +18,17 @@ import (
 // reader goroutine per connection, and a writer goroutine only while output
 // is pending. Output is bounded; past the bound relayed packets are dropped
 // as they would be on UDP.
+//
+// Lifetime: the reader's read deadline doubles as the idle timer, so an
+// idle connection costs no goroutine or timer beyond its reader. The
+// deadline is armed at accept and re-armed only when it fires (never per
+// read), and when it fires the reader decides (keepReading): a connection
+// that completed a message since the last arming lives on; one whose
+// partial message has not completed for a whole period after one ended
+// is a slowloris and is closed; an idle one is kept only while it has an
+// allocation. A connection whose
+// allocation is deleted or expires is closed too (allocationGone), after
+// its queued output, such as the response to the Refresh that deleted it.
 
 const (
 	streamReadInit   = 4096
@@ -36,6 +49,13 @@ type streamConn struct {
 	flushing bool // a writer goroutine owns out and the socket
 	queued   bool // on a relay loop's list, to be written at its round's end
 	closed   bool
+	// closeWhenFlushed: the reader has finished while a writer goroutine
+	// was flushing; the writer closes the connection when done.
+	closeWhenFlushed bool
+
+	// ending is set when the connection's allocation is gone: the reader
+	// stops at its next wake-up (allocationGone also wakes it).
+	ending atomic.Bool
 
 	req, resp stun.Message
 	dst       relayDest
@@ -122,13 +142,18 @@ func (c *streamConn) startFlusher() {
 	}
 }
 
-// flush writes queued output until none is left, then exits.
+// flush writes queued output until none is left, then exits, closing the
+// connection if its reader has finished meanwhile.
 func (c *streamConn) flush() {
 	for {
 		c.mu.Lock()
 		if len(c.out) == 0 || c.closed {
 			c.flushing = false
+			last := c.closeWhenFlushed
 			c.mu.Unlock()
+			if last {
+				c.end()
+			}
 			return
 		}
 		buf := c.out
@@ -144,8 +169,7 @@ func (c *streamConn) flush() {
 		}
 		c.mu.Unlock()
 		if err != nil {
-			c.close()
-			return
+			c.close() // and loop once more to hand over to end if needed
 		}
 	}
 }
@@ -172,12 +196,49 @@ func (c *streamConn) write(buf []byte) error {
 	return nil
 }
 
+// close closes the socket; output still queued is dropped. It is
+// idempotent and may be called with the server's mu held.
 func (c *streamConn) close() {
 	c.mu.Lock()
 	c.closed = true
 	c.mu.Unlock()
 	c.c.Close()
 }
+
+// end closes the connection and forgets it.
+func (c *streamConn) end() {
+	c.close()
+	c.s.mu.Lock()
+	delete(c.s.conns, c)
+	c.s.mu.Unlock()
+}
+
+// finish is the reader's last act: it closes the connection now, or hands
+// that to the running writer goroutine so that queued output still leaves.
+func (c *streamConn) finish() {
+	c.mu.Lock()
+	if c.flushing && !c.closed {
+		c.closeWhenFlushed = true
+		c.mu.Unlock()
+		return
+	}
+	c.mu.Unlock()
+	c.end()
+}
+
+// allocationGone ends the connection whose allocation was deleted or
+// expired (RFC 8656 §3.2: an allocation belongs to its 5-tuple, and over
+// TCP or TLS the connection is that 5-tuple). It may be called from any
+// goroutine, the reader's own included (a Refresh with LIFETIME 0); the
+// reader stops reading at its next wake-up, which the past deadline
+// forces, and finish lets queued output leave first.
+func (c *streamConn) allocationGone() {
+	c.ending.Store(true)
+	c.c.SetReadDeadline(aLongTimeAgo)
+}
+
+// aLongTimeAgo is a read deadline that wakes a blocked reader at once.
+var aLongTimeAgo = time.Unix(1, 0)
 
 // ServeTCP accepts connections from ln and serves STUN and TURN on them
 // until Shutdown. Pass a tls.NewListener to serve TURN over TLS (TURNS).
@@ -228,6 +289,8 @@ func (s *Server) serveConn(nc net.Conn) {
 		c.rawFd = rawFd(nc)
 	}
 	c.writeFn = c.flush
+	// The first idle period; the reader re-arms it (see readLoop).
+	nc.SetReadDeadline(time.Now().Add(s.cfg.IdleTimeout))
 	s.mu.Lock()
 	if s.closing {
 		s.mu.Unlock()
@@ -240,14 +303,11 @@ func (s *Server) serveConn(nc net.Conn) {
 	go func() {
 		defer s.wg.Done()
 		c.readLoop()
-		c.close()
 		// Closing the connection ends its allocation (RFC 8656 §3.1).
 		if a := s.table.get(c.ft); a != nil {
 			s.release(a)
 		}
-		s.mu.Lock()
-		delete(s.conns, c)
-		s.mu.Unlock()
+		c.finish()
 	}()
 }
 
@@ -265,10 +325,18 @@ func addrPort(a net.Addr) netip.AddrPort {
 }
 
 // readLoop frames STUN and ChannelData messages out of the byte stream
-// (RFC 8656 §12.5: ChannelData padded to 4 bytes) and handles each.
+// (RFC 8656 §12.5: ChannelData padded to 4 bytes) and handles each, until
+// the stream ends, turns out not to be STUN, idles out (see the top of
+// this file) or loses its allocation.
 func (c *streamConn) readLoop() {
 	buf := make([]byte, streamReadInit)
 	have := 0
+	// msgs counts complete messages; armed is its value when the read
+	// deadline was last armed; stalled is whether a partial message was
+	// pending with no progress when it last fired. Only this goroutine
+	// touches them.
+	var msgs, armed uint64
+	stalled := false
 	var r io.Reader = c.c
 	if c.ft.proto == transportTCP {
 		if rr := newRawReader(c.c); rr != nil {
@@ -293,14 +361,52 @@ func (c *streamConn) readLoop() {
 				break
 			}
 			c.message(buf[off : off+size])
+			msgs++
 			off += size
 		}
 		if off > 0 {
 			have = copy(buf, buf[off:have])
 		}
-		if err != nil {
+		if c.ending.Load() {
 			return
 		}
+		if err != nil {
+			if !errors.Is(err, os.ErrDeadlineExceeded) {
+				return
+			}
+			progress, partial := msgs != armed, have > 0
+			if !c.keepReading(progress, partial && stalled) {
+				return
+			}
+			stalled = partial && !progress
+			armed = msgs
+			c.c.SetReadDeadline(time.Now().Add(c.s.cfg.IdleTimeout))
+			// allocationGone may have set its past deadline just before
+			// this one replaced it; ending is set before that deadline.
+			if c.ending.Load() {
+				return
+			}
+		}
+	}
+}
+
+// keepReading decides, when a whole IdleTimeout has passed since the read
+// deadline was armed, whether the connection lives on: it does if it
+// completed a message meanwhile, or if it has an allocation and no stalled
+// message (an idle client with an allocation is legitimate; the
+// allocation's lifetime bounds it). A message that was already partial
+// when the previous period ended and has not completed in this one is a
+// slowloris (one period would also catch a message split by chance just
+// as the deadline fired), and an idle connection without an allocation
+// only holds a descriptor and a goroutine.
+func (c *streamConn) keepReading(progress, stalled bool) bool {
+	switch {
+	case progress:
+		return true
+	case stalled:
+		return false
+	default:
+		return c.s.table.get(c.ft) != nil
 	}
 }
 

@@ -1,0 +1,308 @@
+package turn
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"net"
+	"net/netip"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/switchboard/switchboard/stun"
+)
+
+// The lifetime of TCP and TLS client connections (stream.go): idle
+// timeout, slowloris, and the connection ending with its allocation.
+
+// closeBound is how long these tests wait for the server to close a
+// connection: far above the short IdleTimeout they configure, so that a
+// loaded machine cannot fail them, far below "never".
+const closeBound = 20 * time.Second
+
+// startStreamServer serves TCP and TLS on loopback with cfg (realm "test",
+// user alice) and stops the server when the test ends.
+func startStreamServer(t *testing.T, cfg Config) (s *Server, tcpAddr, tlsAddr string) {
+	t.Helper()
+	cfg.Realm = "test"
+	cfg.Users = map[string]string{"alice": "secret"}
+	cfg.RelayIP = netip.MustParseAddr("127.0.0.1")
+	cfg.RelayLoops = 1
+	s, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tln, err := tls.Listen("tcp4", "127.0.0.1:0", &tls.Config{Certificates: []tls.Certificate{testCert(t)}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	errc := make(chan error, 2)
+	go func() { errc <- s.ServeTCP(ln) }()
+	go func() { errc <- s.ServeTCP(tln) }()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if err := s.Shutdown(ctx); err != nil {
+			t.Errorf("shutdown: %v", err)
+		}
+		for i := 0; i < 2; i++ {
+			if err := <-errc; err != ErrServerClosed {
+				t.Errorf("serve returned %v", err)
+			}
+		}
+	})
+	return s, ln.Addr().String(), tln.Addr().String()
+}
+
+// streamClient speaks STUN over one TCP or TLS connection.
+type streamClient struct {
+	t     *testing.T
+	c     net.Conn
+	buf   []byte
+	have  int
+	nonce string
+	tid   byte
+}
+
+func dialStream(t *testing.T, proto, addr string) *streamClient {
+	t.Helper()
+	var c net.Conn
+	var err error
+	if proto == "tls" {
+		c, err = tls.Dial("tcp4", addr, &tls.Config{InsecureSkipVerify: true})
+	} else {
+		c, err = net.Dial("tcp4", addr)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return &streamClient{t: t, c: c, buf: make([]byte, 2048)}
+}
+
+// read returns the next STUN message from the server.
+func (sc *streamClient) read() (*stun.Message, error) {
+	sc.c.SetReadDeadline(time.Now().Add(closeBound))
+	for {
+		if n, err := stun.FrameLength(sc.buf[:sc.have]); err == nil && n > 0 && n <= sc.have {
+			var m stun.Message
+			if err := m.Decode(append([]byte(nil), sc.buf[:n]...)); err != nil {
+				return nil, err
+			}
+			sc.have = copy(sc.buf, sc.buf[n:sc.have])
+			return &m, nil
+		}
+		n, err := sc.c.Read(sc.buf[sc.have:])
+		sc.have += n
+		if err != nil {
+			return nil, err
+		}
+	}
+}
+
+// do sends a request (signed as alice once a nonce is known, learning
+// one from a 401 first) and returns the response.
+func (sc *streamClient) do(typ stun.Type, build func(*stun.Message)) *stun.Message {
+	sc.t.Helper()
+	for {
+		sc.tid++
+		var m stun.Message
+		m.Reset(typ, stun.TransactionID{0xAB, sc.tid})
+		if build != nil {
+			build(&m)
+		}
+		if sc.nonce != "" {
+			m.AddString(stun.AttrUsername, "alice")
+			m.AddString(stun.AttrRealm, "test")
+			m.AddString(stun.AttrNonce, sc.nonce)
+			key := stun.LongTermKey("alice", "test", "secret")
+			m.AddIntegrity(key[:])
+		}
+		if _, err := sc.c.Write(m.Raw); err != nil {
+			sc.t.Fatal(err)
+		}
+		resp, err := sc.read()
+		if err != nil {
+			sc.t.Fatalf("reading the response to %v: %v", typ, err)
+		}
+		if code := errCode(resp); sc.nonce == "" && code == 401 {
+			n, _ := resp.Get(stun.AttrNonce)
+			sc.nonce = string(n)
+			continue
+		}
+		return resp
+	}
+}
+
+func (sc *streamClient) allocate() {
+	sc.t.Helper()
+	if code := errCode(sc.do(allocateReq, udpTransport)); code != 0 {
+		sc.t.Fatalf("allocate: code %d", code)
+	}
+}
+
+// closedByServer reports whether the server closes the connection (EOF or
+// reset) within closeBound, discarding anything it still sends.
+func (sc *streamClient) closedByServer() bool {
+	sc.c.SetReadDeadline(time.Now().Add(closeBound))
+	var b [512]byte
+	for {
+		if _, err := sc.c.Read(b[:]); err != nil {
+			return !errors.Is(err, os.ErrDeadlineExceeded)
+		}
+	}
+}
+
+func waitAllocations(t *testing.T, s *Server, n int) {
+	t.Helper()
+	deadline := time.Now().Add(closeBound)
+	for s.Stats().Allocations != n {
+		if time.Now().After(deadline) {
+			t.Fatalf("allocations: %d, want %d", s.Stats().Allocations, n)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestStreamIdleClosed(t *testing.T) {
+	_, tcpAddr, tlsAddr := startStreamServer(t, Config{IdleTimeout: 50 * time.Millisecond})
+	for _, tc := range []struct{ name, proto, addr string }{
+		{"tcp", "tcp", tcpAddr},
+		{"tls", "tls", tlsAddr},
+		// A TCP connection to the TLS port that never starts the handshake.
+		{"tls-no-handshake", "tcp", tlsAddr},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sc := dialStream(t, tc.proto, tc.addr)
+			if !sc.closedByServer() {
+				t.Fatalf("a silent connection is still open after %v", closeBound)
+			}
+		})
+		t.Run(tc.name+"-after-binding", func(t *testing.T) {
+			if tc.name == "tls-no-handshake" {
+				t.Skip("cannot send a Binding request without the handshake")
+			}
+			sc := dialStream(t, tc.proto, tc.addr)
+			if resp := sc.do(stun.BindingRequest, nil); resp.Type != stun.BindingSuccess {
+				t.Fatalf("binding: %v", resp.Type)
+			}
+			if !sc.closedByServer() {
+				t.Fatalf("a connection idle after a Binding is still open after %v", closeBound)
+			}
+		})
+	}
+}
+
+// TestStreamSlowloris: a message started and never finished closes the
+// connection, with or without an allocation.
+func TestStreamSlowloris(t *testing.T) {
+	s, tcpAddr, tlsAddr := startStreamServer(t, Config{IdleTimeout: 50 * time.Millisecond})
+	var m stun.Message
+	m.Reset(stun.BindingRequest, stun.TransactionID{1})
+	m.AddString(stun.AttrSoftware, "slowloris")
+	partial := m.Raw[:len(m.Raw)-3]
+	for _, tc := range []struct{ proto, addr string }{{"tcp", tcpAddr}, {"tls", tlsAddr}} {
+		for _, allocated := range []bool{false, true} {
+			name := tc.proto
+			if allocated {
+				name += "-allocated"
+			}
+			t.Run(name, func(t *testing.T) {
+				sc := dialStream(t, tc.proto, tc.addr)
+				if allocated {
+					sc.allocate()
+				}
+				if _, err := sc.c.Write(partial); err != nil {
+					t.Fatal(err)
+				}
+				if !sc.closedByServer() {
+					t.Fatalf("a connection holding a partial message is still open after %v", closeBound)
+				}
+				waitAllocations(t, s, 0)
+			})
+		}
+	}
+}
+
+// TestStreamAllocationOutlivesIdle: a connection with an allocation is not
+// an idle one, however long it is silent; its allocation still works
+// after many idle timeouts.
+func TestStreamAllocationOutlivesIdle(t *testing.T) {
+	idle := 20 * time.Millisecond
+	_, tcpAddr, tlsAddr := startStreamServer(t, Config{IdleTimeout: idle})
+	for _, tc := range []struct{ proto, addr string }{{"tcp", tcpAddr}, {"tls", tlsAddr}} {
+		t.Run(tc.proto, func(t *testing.T) {
+			sc := dialStream(t, tc.proto, tc.addr)
+			sc.allocate()
+			time.Sleep(10 * idle) // not a timing assertion: any sleep must pass
+			resp := sc.do(refreshReq, func(m *stun.Message) { m.AddUint32(stun.AttrLifetime, 600) })
+			if code := errCode(resp); code != 0 {
+				t.Fatalf("refresh after silence: code %d", code)
+			}
+		})
+	}
+}
+
+// TestStreamAllocationDeleted: a Refresh with LIFETIME 0 is answered, then
+// the connection closes with its allocation (RFC 8656 §3.2).
+func TestStreamAllocationDeleted(t *testing.T) {
+	s, tcpAddr, tlsAddr := startStreamServer(t, Config{})
+	for _, tc := range []struct{ proto, addr string }{{"tcp", tcpAddr}, {"tls", tlsAddr}} {
+		t.Run(tc.proto, func(t *testing.T) {
+			sc := dialStream(t, tc.proto, tc.addr)
+			sc.allocate()
+			resp := sc.do(refreshReq, func(m *stun.Message) { m.AddUint32(stun.AttrLifetime, 0) })
+			if code := errCode(resp); code != 0 {
+				t.Fatalf("refresh 0: code %d", code)
+			}
+			if !sc.closedByServer() {
+				t.Fatalf("the connection is still open %v after its allocation was deleted", closeBound)
+			}
+			waitAllocations(t, s, 0)
+		})
+	}
+}
+
+// TestStreamAllocationExpired: when the allocation expires (the janitor's
+// sweep under a fake clock) its connection closes.
+func TestStreamAllocationExpired(t *testing.T) {
+	var mu sync.Mutex
+	now := time.Now()
+	clock := func() time.Time {
+		mu.Lock()
+		defer mu.Unlock()
+		return now
+	}
+	s, tcpAddr, tlsAddr := startStreamServer(t, Config{Now: clock})
+	for _, tc := range []struct{ proto, addr string }{{"tcp", tcpAddr}, {"tls", tlsAddr}} {
+		t.Run(tc.proto, func(t *testing.T) {
+			sc := dialStream(t, tc.proto, tc.addr)
+			sc.allocate()
+			waitAllocations(t, s, 1)
+			mu.Lock()
+			now = now.Add(defaultLifetime + time.Second)
+			mu.Unlock()
+			if !sc.closedByServer() {
+				t.Fatalf("the connection is still open %v after its allocation expired", closeBound)
+			}
+			waitAllocations(t, s, 0)
+		})
+	}
+}
+
+// TestStreamClientCloseReleases: the client closing its connection deletes
+// the allocation (RFC 8656 §3.1), as before.
+func TestStreamClientCloseReleases(t *testing.T) {
+	s, tcpAddr, _ := startStreamServer(t, Config{})
+	sc := dialStream(t, "tcp", tcpAddr)
+	sc.allocate()
+	waitAllocations(t, s, 1)
+	sc.c.Close()
+	waitAllocations(t, s, 0)
+}
