@@ -24,7 +24,7 @@ const closeBound = 20 * time.Second
 
 // startStreamServer serves TCP and TLS on loopback with cfg (realm "test",
 // user alice) and stops the server when the test ends.
-func startStreamServer(t *testing.T, cfg Config) (s *Server, tcpAddr, tlsAddr string) {
+func startStreamServer(t testing.TB, cfg Config) (s *Server, tcpAddr, tlsAddr string) {
 	t.Helper()
 	cfg.Realm = "test"
 	cfg.Users = map[string]string{"alice": "secret"}
@@ -62,7 +62,7 @@ func startStreamServer(t *testing.T, cfg Config) (s *Server, tcpAddr, tlsAddr st
 
 // streamClient speaks STUN over one TCP or TLS connection.
 type streamClient struct {
-	t     *testing.T
+	t     testing.TB
 	c     net.Conn
 	buf   []byte
 	have  int
@@ -70,7 +70,7 @@ type streamClient struct {
 	tid   byte
 }
 
-func dialStream(t *testing.T, proto, addr string) *streamClient {
+func dialStream(t testing.TB, proto, addr string) *streamClient {
 	t.Helper()
 	var c net.Conn
 	var err error
