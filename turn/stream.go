@@ -3,7 +3,6 @@ package turn
 import (
 	"crypto/tls"
 	"errors"
-	"io"
 	"net"
 	"net/netip"
 	"os"
@@ -60,6 +59,7 @@ type streamConn struct {
 	req, resp stun.Message
 	dst       relayDest
 	writeFn   func()
+	feedFn    func(*frameBuf) bool
 }
 
 func (c *streamConn) stream() bool { return true }
@@ -116,7 +116,8 @@ func (c *streamConn) enqueueLocked(b []byte) bool {
 // writeLocked tries to write out directly and reports whether a flusher
 // goroutine must take over the rest (TLS, or a full socket buffer).
 func (c *streamConn) writeLocked() (startFlusher bool) {
-	if c.flushing || len(c.out) == 0 {
+	if c.flushing || c.closed || len(c.out) == 0 {
+		// Closed: the descriptor may already belong to another socket.
 		return false
 	}
 	if c.rawFd >= 0 {
@@ -126,8 +127,7 @@ func (c *streamConn) writeLocked() (startFlusher bool) {
 			return false
 		}
 		if err != nil && !isAgain(err) {
-			c.closed = true
-			c.c.Close()
+			c.abortLocked()
 			return false
 		}
 		c.out = c.out[:copy(c.out, c.out[n:])]
@@ -138,7 +138,7 @@ func (c *streamConn) writeLocked() (startFlusher bool) {
 
 func (c *streamConn) startFlusher() {
 	if !c.s.goTrack(c.writeFn) {
-		c.close()
+		c.abort()
 	}
 }
 
@@ -197,12 +197,43 @@ func (c *streamConn) write(buf []byte) error {
 }
 
 // close closes the socket; output still queued is dropped. It is
-// idempotent and may be called with the server's mu held.
+// idempotent. It waits for a plain TCP reader to leave its RawConn.Read
+// callback, so it must not be called from a handler (use abort) nor with
+// a lock a handler may take.
 func (c *streamConn) close() {
 	c.mu.Lock()
 	c.closed = true
 	c.mu.Unlock()
 	c.c.Close()
+}
+
+// abort stops the connection from any goroutine, a handler on its own
+// reader included, where close would deadlock: the plain TCP reader runs
+// handlers inside its RawConn.Read callback (stream_linux.go), and Close
+// waits for that callback to return. So a plain TCP socket is shut down,
+// which wakes the reader to the end of the stream, and the reader closes
+// it (finish). A TLS connection, read outside any callback, is closed.
+func (c *streamConn) abort() {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return
+	}
+	raw := c.rawFd >= 0
+	c.abortLocked()
+	c.mu.Unlock()
+	if !raw {
+		c.c.Close()
+	}
+}
+
+// abortLocked marks the connection closed and shuts a plain TCP socket
+// down (see abort). Call with c.mu held and c.closed false.
+func (c *streamConn) abortLocked() {
+	c.closed = true
+	if c.rawFd >= 0 {
+		shutdownFd(c.rawFd)
+	}
 }
 
 // end closes the connection and forgets it.
@@ -289,6 +320,7 @@ func (s *Server) serveConn(nc net.Conn) {
 		c.rawFd = rawFd(nc)
 	}
 	c.writeFn = c.flush
+	c.feedFn = c.feed
 	// The first idle period; the reader re-arms it (see readLoop).
 	nc.SetReadDeadline(time.Now().Add(s.cfg.IdleTimeout))
 	s.mu.Lock()
@@ -324,62 +356,89 @@ func addrPort(a net.Addr) netip.AddrPort {
 	return netip.AddrPortFrom(ap.Addr().Unmap(), ap.Port())
 }
 
-// readLoop frames STUN and ChannelData messages out of the byte stream
-// (RFC 8656 §12.5: ChannelData padded to 4 bytes) and handles each, until
-// the stream ends, turns out not to be STUN, idles out (see the top of
-// this file) or loses its allocation.
-func (c *streamConn) readLoop() {
-	buf := make([]byte, streamReadInit)
-	have := 0
-	// msgs counts complete messages; armed is its value when the read
-	// deadline was last armed; stalled is whether a partial message was
-	// pending with no progress when it last fired. Only this goroutine
-	// touches them.
-	var msgs, armed uint64
-	stalled := false
-	var r io.Reader = c.c
-	if c.ft.proto == transportTCP {
-		if rr := newRawReader(c.c); rr != nil {
-			r = rr
+// frameBuf is a connection's read buffer and framing state; only its
+// reader goroutine touches it.
+type frameBuf struct {
+	buf  []byte
+	have int
+	msgs uint64 // complete messages so far
+	bad  bool   // not STUN or ChannelData: the stream cannot be resynchronised
+}
+
+// space returns the free part of the buffer to read into.
+func (f *frameBuf) space() []byte { return f.buf[f.have:] }
+
+// feed handles every complete message in f (RFC 8656 §12.5: ChannelData
+// padded to 4 bytes over streams) and keeps the partial rest. It reports
+// whether reading should go on: not after garbage, nor once the
+// connection is ending.
+func (c *streamConn) feed(f *frameBuf) bool {
+	off := 0
+	for {
+		size, err := stun.FrameLength(f.buf[off:f.have])
+		if err != nil || size > streamMaxFrame+4 {
+			f.bad = true
+			return false
 		}
+		if size == 0 || off+size > f.have {
+			if size > len(f.buf) {
+				nb := make([]byte, size)
+				copy(nb, f.buf[off:f.have])
+				f.buf, f.have, off = nb, f.have-off, 0
+			}
+			break
+		}
+		c.message(f.buf[off : off+size])
+		f.msgs++
+		off += size
+	}
+	if off > 0 {
+		f.have = copy(f.buf, f.buf[off:f.have])
+	}
+	return !c.ending.Load()
+}
+
+// readLoop frames STUN and ChannelData messages out of the byte stream and
+// handles each, until the stream ends, turns out not to be STUN, idles out
+// (see the top of this file) or loses its allocation. Plain TCP is read by
+// rawReader.run, which handles messages inside its RawConn.Read callback;
+// TLS through crypto/tls.
+func (c *streamConn) readLoop() {
+	f := &frameBuf{buf: make([]byte, streamReadInit)}
+	// armed is f.msgs when the read deadline was last armed; stalled is
+	// whether a partial message was pending with no progress when it last
+	// fired.
+	var armed uint64
+	stalled := false
+	var rr *rawReader
+	if c.ft.proto == transportTCP {
+		rr = newRawReader(c.c)
 	}
 	for {
-		n, err := r.Read(buf[have:])
-		have += n
-		off := 0
-		for {
-			size, ferr := stun.FrameLength(buf[off:have])
-			if ferr != nil || size > streamMaxFrame+4 {
-				return // not STUN or ChannelData: the stream cannot be resynchronised
+		var err error
+		if rr != nil {
+			err = rr.run(f, c.feedFn)
+		} else {
+			var n int
+			n, err = c.c.Read(f.space())
+			f.have += n
+			if !c.feed(f) {
+				return
 			}
-			if size == 0 || off+size > have {
-				if size > len(buf) {
-					nb := make([]byte, size)
-					copy(nb, buf[off:have])
-					buf, have, off = nb, have-off, 0
-				}
-				break
-			}
-			c.message(buf[off : off+size])
-			msgs++
-			off += size
 		}
-		if off > 0 {
-			have = copy(buf, buf[off:have])
-		}
-		if c.ending.Load() {
+		if f.bad || c.ending.Load() {
 			return
 		}
 		if err != nil {
 			if !errors.Is(err, os.ErrDeadlineExceeded) {
 				return
 			}
-			progress, partial := msgs != armed, have > 0
+			progress, partial := f.msgs != armed, f.have > 0
 			if !c.keepReading(progress, partial && stalled) {
 				return
 			}
 			stalled = partial && !progress
-			armed = msgs
+			armed = f.msgs
 			c.c.SetReadDeadline(time.Now().Add(c.s.cfg.IdleTimeout))
 			// allocationGone may have set its past deadline just before
 			// this one replaced it; ending is set before that deadline.

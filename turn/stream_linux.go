@@ -16,12 +16,22 @@ import (
 // rawReader reads a plain TCP connection with raw read(2) calls inside
 // RawConn.Read, parking in the runtime poller on EAGAIN: net.Conn.Read
 // would enter a blocking-capable system call, which wakes sysmon.
+//
+// The messages are handled inside the RawConn.Read callback too, and after
+// a read that did not fill the buffer the callback parks at once instead
+// of reading again: the kernel handed over everything it had, and data
+// arriving later marks the descriptor ready in the runtime poller, which
+// the wait then sees. Returning from RawConn.Read after every read would
+// throw that readiness away (each call starts by resetting it), so each
+// wake-up would cost a second read that only says EAGAIN. Because the
+// callback holds the descriptor, nothing called from a handler may close
+// the connection (Close waits for the callback to return): see abort.
 type rawReader struct {
-	rc  syscall.RawConn
-	buf []byte
-	n   int
-	err error
-	fn  func(uintptr) bool
+	rc   syscall.RawConn
+	f    *frameBuf
+	feed func(*frameBuf) bool
+	err  error
+	fn   func(uintptr) bool
 }
 
 func newRawReader(nc net.Conn) *rawReader {
@@ -34,33 +44,48 @@ func newRawReader(nc net.Conn) *rawReader {
 		return nil
 	}
 	r := &rawReader{rc: rc}
-	r.fn = r.read
+	r.fn = r.step
 	return r
 }
 
-func (r *rawReader) read(fd uintptr) bool {
-	n, err := udpio.Read(int(fd), r.buf)
-	if err == unix.EAGAIN {
-		return false
+// run reads into f and calls feed after every read until feed returns
+// false (run returns nil), the stream ends (io.EOF), or reading fails,
+// a read deadline included (that error).
+func (r *rawReader) run(f *frameBuf, feed func(*frameBuf) bool) error {
+	r.f, r.feed, r.err = f, feed, nil
+	err := r.rc.Read(r.fn)
+	r.f, r.feed = nil, nil
+	if err != nil {
+		return err
 	}
-	r.n, r.err = n, err
-	return true
+	return r.err
 }
 
-// Read reads into b like net.Conn.Read.
-func (r *rawReader) Read(b []byte) (int, error) {
-	r.buf = b
-	if err := r.rc.Read(r.fn); err != nil {
-		return 0, err
+// step is the RawConn.Read callback: true ends run, false parks until the
+// socket is readable (or the deadline passes).
+func (r *rawReader) step(fd uintptr) bool {
+	for {
+		b := r.f.space()
+		n, err := udpio.Read(int(fd), b)
+		if err == unix.EAGAIN {
+			return false
+		}
+		if err != nil {
+			r.err = err
+			return true
+		}
+		if n == 0 {
+			r.err = io.EOF
+			return true
+		}
+		r.f.have += n
+		if !r.feed(r.f) {
+			return true
+		}
+		if n < len(b) {
+			return false
+		}
 	}
-	r.buf = nil
-	if r.err != nil {
-		return 0, r.err
-	}
-	if r.n == 0 && len(b) > 0 {
-		return 0, io.EOF
-	}
-	return r.n, nil
 }
 
 // rawFd returns the descriptor of a *net.TCPConn for direct writes, or -1.
@@ -92,3 +117,7 @@ func writeNonblock(fd int, b []byte) (int, error) {
 }
 
 func isAgain(err error) bool { return err == unix.EAGAIN }
+
+// shutdownFd shuts a socket down in both directions without closing it:
+// its reader wakes and sees the end of the stream.
+func shutdownFd(fd int) { unix.Shutdown(fd, unix.SHUT_RDWR) }

@@ -1,6 +1,7 @@
 package turn
 
 import (
+	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -305,4 +306,42 @@ func TestStreamClientCloseReleases(t *testing.T) {
 	waitAllocations(t, s, 1)
 	sc.c.Close()
 	waitAllocations(t, s, 0)
+}
+
+// TestStreamResets: clients that pipeline requests and vanish with a TCP
+// reset make the server's writes fail inside its reader (plain TCP handles
+// messages inside the RawConn.Read callback, where closing the connection
+// would deadlock) and in its writer goroutines. The server must take each
+// down, keep serving, and shut down within the test's bound.
+func TestStreamResets(t *testing.T) {
+	_, tcpAddr, tlsAddr := startStreamServer(t, Config{})
+	var m stun.Message
+	m.Reset(stun.BindingRequest, stun.TransactionID{3})
+	m.AddString(stun.AttrSoftware, string(make([]byte, 400)))
+	burst := bytes.Repeat(m.Raw, 200) // ~100 KiB of responses to write
+	for _, tc := range []struct{ proto, addr string }{{"tcp", tcpAddr}, {"tls", tlsAddr}} {
+		t.Run(tc.proto, func(t *testing.T) {
+			var wg sync.WaitGroup
+			for i := 0; i < 20; i++ {
+				sc := dialStream(t, tc.proto, tc.addr)
+				tcp, _ := sc.c.(*net.TCPConn)
+				if tc.proto == "tls" {
+					tcp, _ = sc.c.(*tls.Conn).NetConn().(*net.TCPConn)
+				}
+				tcp.SetReadBuffer(4096)
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					sc.c.Write(burst)
+					tcp.SetLinger(0)
+					sc.c.Close()
+				}()
+			}
+			wg.Wait()
+			sc := dialStream(t, tc.proto, tc.addr)
+			if resp := sc.do(stun.BindingRequest, nil); resp.Type != stun.BindingSuccess {
+				t.Fatalf("binding after the resets: %v", resp.Type)
+			}
+		})
+	}
 }
