@@ -48,9 +48,11 @@ func newRawReader(nc net.Conn) *rawReader {
 	return r
 }
 
-// run reads into f and calls feed after every read until feed returns
-// false (run returns nil), the stream ends (io.EOF), or reading fails,
-// a read deadline included (that error).
+// run reads into f and calls feed after every read. It returns nil when
+// feed returns false or after a read that filled the buffer (more may be
+// waiting: the caller calls run again, which also checks for Close and the
+// deadline), io.EOF at the end of the stream, or the read's error, a read
+// deadline's included.
 func (r *rawReader) run(f *frameBuf, feed func(*frameBuf) bool) error {
 	r.f, r.feed, r.err = f, feed, nil
 	err := r.rc.Read(r.fn)
@@ -62,30 +64,28 @@ func (r *rawReader) run(f *frameBuf, feed func(*frameBuf) bool) error {
 }
 
 // step is the RawConn.Read callback: true ends run, false parks until the
-// socket is readable (or the deadline passes).
+// socket is readable (or closed, or the deadline passes) and calls step
+// again.
 func (r *rawReader) step(fd uintptr) bool {
-	for {
-		b := r.f.space()
-		n, err := udpio.Read(int(fd), b)
-		if err == unix.EAGAIN {
-			return false
-		}
-		if err != nil {
-			r.err = err
-			return true
-		}
-		if n == 0 {
-			r.err = io.EOF
-			return true
-		}
-		r.f.have += n
-		if !r.feed(r.f) {
-			return true
-		}
-		if n < len(b) {
-			return false
-		}
+	b := r.f.space()
+	n, err := udpio.Read(int(fd), b)
+	if err == unix.EAGAIN {
+		return false
 	}
+	if err != nil {
+		r.err = err
+		return true
+	}
+	if n == 0 {
+		r.err = io.EOF
+		return true
+	}
+	r.f.have += n
+	// A short read took all the kernel had: park. After a full one,
+	// return rather than read on here, so that a client that never stops
+	// sending cannot keep the reader inside the callback, which Close
+	// waits for.
+	return !r.feed(r.f) || n == len(b)
 }
 
 // rawFd returns the descriptor of a *net.TCPConn for direct writes, or -1.

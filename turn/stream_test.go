@@ -345,3 +345,34 @@ func TestStreamResets(t *testing.T) {
 		})
 	}
 }
+
+// TestStreamShutdownWhileFlooded: Shutdown closes a plain TCP connection
+// whose client never stops sending (the reader must leave its
+// RawConn.Read callback for Close to complete).
+func TestStreamShutdownWhileFlooded(t *testing.T) {
+	s, tcpAddr, _ := startStreamServer(t, Config{})
+	var m stun.Message
+	m.Reset(stun.BindingRequest, stun.TransactionID{4})
+	burst := bytes.Repeat(m.Raw, 1000)
+	sc := dialStream(t, "tcp", tcpAddr)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		sc.c.SetWriteDeadline(time.Now().Add(closeBound))
+		for i := 0; i < 100_000; i++ { // bounded; ends when the server closes
+			if _, err := sc.c.Write(burst); err != nil {
+				return
+			}
+		}
+	}()
+	if resp := dialStream(t, "tcp", tcpAddr).do(stun.BindingRequest, nil); resp.Type != stun.BindingSuccess {
+		t.Fatalf("binding beside the flood: %v", resp.Type)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), closeBound)
+	defer cancel()
+	if err := s.Shutdown(ctx); err != nil {
+		t.Fatalf("shutdown while a client floods: %v", err)
+	}
+	sc.c.Close()
+	<-done
+}
