@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"net"
 	"net/netip"
 	"os"
@@ -111,6 +112,15 @@ func (sc *streamClient) read() (*stun.Message, error) {
 // one from a 401 first) and returns the response.
 func (sc *streamClient) do(typ stun.Type, build func(*stun.Message)) *stun.Message {
 	sc.t.Helper()
+	resp, err := sc.try(typ, build)
+	if err != nil {
+		sc.t.Fatal(err)
+	}
+	return resp
+}
+
+// try is do returning errors.
+func (sc *streamClient) try(typ stun.Type, build func(*stun.Message)) (*stun.Message, error) {
 	for {
 		sc.tid++
 		var m stun.Message
@@ -126,25 +136,68 @@ func (sc *streamClient) do(typ stun.Type, build func(*stun.Message)) *stun.Messa
 			m.AddIntegrity(key[:])
 		}
 		if _, err := sc.c.Write(m.Raw); err != nil {
-			sc.t.Fatal(err)
+			return nil, err
 		}
 		resp, err := sc.read()
 		if err != nil {
-			sc.t.Fatalf("reading the response to %v: %v", typ, err)
+			return nil, fmt.Errorf("reading the response to %v: %w", typ, err)
 		}
 		if code := errCode(resp); sc.nonce == "" && code == 401 {
 			n, _ := resp.Get(stun.AttrNonce)
 			sc.nonce = string(n)
 			continue
 		}
-		return resp
+		return resp, nil
 	}
 }
 
 func (sc *streamClient) allocate() {
 	sc.t.Helper()
-	if code := errCode(sc.do(allocateReq, udpTransport)); code != 0 {
-		sc.t.Fatalf("allocate: code %d", code)
+	if err := sc.tryAllocate(); err != nil {
+		sc.t.Fatal(err)
+	}
+}
+
+func (sc *streamClient) tryAllocate() error {
+	resp, err := sc.try(allocateReq, udpTransport)
+	if err != nil {
+		return err
+	}
+	if code := errCode(resp); code != 0 {
+		return fmt.Errorf("allocate: code %d", code)
+	}
+	return nil
+}
+
+func (sc *streamClient) tryBinding() error {
+	resp, err := sc.try(stun.BindingRequest, nil)
+	if err != nil {
+		return err
+	}
+	if resp.Type != stun.BindingSuccess {
+		return fmt.Errorf("binding: %v", resp.Type)
+	}
+	return nil
+}
+
+// dialAndSetUp dials and runs setUp (a Binding, an Allocate) on the new
+// connection. With the short IdleTimeouts of these tests, a loaded machine
+// may be slower to finish setUp than the server is to drop a connection
+// that has not completed a message (which it may do); then it dials again,
+// up to 10 times.
+func dialAndSetUp(t *testing.T, proto, addr string, setUp func(*streamClient) error) *streamClient {
+	t.Helper()
+	for i := 0; ; i++ {
+		sc := dialStream(t, proto, addr)
+		err := setUp(sc)
+		if err == nil {
+			return sc
+		}
+		if i == 9 {
+			t.Fatalf("set-up failed 10 times, last: %v", err)
+		}
+		t.Logf("set-up attempt %d: %v (dropped as idle before it completed; retrying)", i+1, err)
+		sc.c.Close()
 	}
 }
 
@@ -189,10 +242,7 @@ func TestStreamIdleClosed(t *testing.T) {
 			if tc.name == "tls-no-handshake" {
 				t.Skip("cannot send a Binding request without the handshake")
 			}
-			sc := dialStream(t, tc.proto, tc.addr)
-			if resp := sc.do(stun.BindingRequest, nil); resp.Type != stun.BindingSuccess {
-				t.Fatalf("binding: %v", resp.Type)
-			}
+			sc := dialAndSetUp(t, tc.proto, tc.addr, (*streamClient).tryBinding)
 			if !sc.closedByServer() {
 				t.Fatalf("a connection idle after a Binding is still open after %v", closeBound)
 			}
@@ -215,9 +265,11 @@ func TestStreamSlowloris(t *testing.T) {
 				name += "-allocated"
 			}
 			t.Run(name, func(t *testing.T) {
-				sc := dialStream(t, tc.proto, tc.addr)
+				var sc *streamClient
 				if allocated {
-					sc.allocate()
+					sc = dialAndSetUp(t, tc.proto, tc.addr, (*streamClient).tryAllocate)
+				} else {
+					sc = dialStream(t, tc.proto, tc.addr)
 				}
 				if _, err := sc.c.Write(partial); err != nil {
 					t.Fatal(err)
@@ -235,12 +287,11 @@ func TestStreamSlowloris(t *testing.T) {
 // an idle one, however long it is silent; its allocation still works
 // after many idle timeouts.
 func TestStreamAllocationOutlivesIdle(t *testing.T) {
-	idle := 20 * time.Millisecond
+	idle := 50 * time.Millisecond
 	_, tcpAddr, tlsAddr := startStreamServer(t, Config{IdleTimeout: idle})
 	for _, tc := range []struct{ proto, addr string }{{"tcp", tcpAddr}, {"tls", tlsAddr}} {
 		t.Run(tc.proto, func(t *testing.T) {
-			sc := dialStream(t, tc.proto, tc.addr)
-			sc.allocate()
+			sc := dialAndSetUp(t, tc.proto, tc.addr, (*streamClient).tryAllocate)
 			time.Sleep(10 * idle) // not a timing assertion: any sleep must pass
 			resp := sc.do(refreshReq, func(m *stun.Message) { m.AddUint32(stun.AttrLifetime, 600) })
 			if code := errCode(resp); code != 0 {
