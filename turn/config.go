@@ -71,6 +71,16 @@ type Config struct {
 	// Software, when set, is sent in SOFTWARE attributes.
 	Software string
 
+	// IdleTimeout bounds how long TCP and TLS client connections may do
+	// nothing useful. One without an allocation is closed between one and
+	// two IdleTimeouts after its last complete STUN or ChannelData message
+	// (or its accept), whatever partial message it holds. One with an
+	// allocation lives as long as the allocation (RFC 8656 §3.2: the
+	// allocation belongs to the connection's 5-tuple) and is closed when
+	// it is deleted or expires, or earlier when a partial message stays
+	// incomplete for two to three IdleTimeouts (slowloris). Default 30 s.
+	IdleTimeout time.Duration
+
 	// Logger receives the server's logs. Default: slog.Default().
 	Logger *slog.Logger
 	// Now is the clock. Default time.Now.
@@ -87,6 +97,7 @@ const (
 	defaultPermLifetime   = 300 * time.Second
 	defaultChanLifetime   = 600 * time.Second
 	defaultNonceLifetime  = 10 * time.Minute
+	defaultIdleTimeout    = 30 * time.Second
 	defaultMaxAllocations = 10000
 	defaultUserQuota      = 256
 	defaultIPQuota        = 256
@@ -143,6 +154,7 @@ func (c Config) withDefaults() (Config, error) {
 		{&c.PermissionLifetime, defaultPermLifetime, "PermissionLifetime"},
 		{&c.ChannelLifetime, defaultChanLifetime, "ChannelLifetime"},
 		{&c.NonceLifetime, defaultNonceLifetime, "NonceLifetime"},
+		{&c.IdleTimeout, defaultIdleTimeout, "IdleTimeout"},
 	} {
 		if err := defDur(x.d, x.def, x.name); err != nil {
 			return c, err

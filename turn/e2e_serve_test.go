@@ -103,7 +103,7 @@ func TestServeUDPAndTLS(t *testing.T) {
 	}
 }
 
-func testCert(t *testing.T) tls.Certificate {
+func testCert(t testing.TB) tls.Certificate {
 	t.Helper()
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {

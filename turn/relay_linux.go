@@ -109,6 +109,10 @@ func (p *relayPool) start() error {
 			rng: rand.NewPCG(rand.Uint64(), rand.Uint64()),
 		}
 		l.onEventFn = l.onEvent
+		l.roundFn = func() (stop, more bool) {
+			more, stop = l.endRound()
+			return stop, more
+		}
 		l.replyFn = l.reply
 		p.loops = append(p.loops, l)
 	}
@@ -268,6 +272,9 @@ type relayLoop struct {
 	outV6     bool
 	rng       *rand.PCG
 	onEventFn func(uint64)
+	roundFn   func() (stop, more bool)
+	more      bool  // a handler of this round left data unread
+	closing   []int // endRound's scratch
 	stopping  atomic.Bool
 
 	mu     sync.Mutex
@@ -277,27 +284,36 @@ type relayLoop struct {
 
 func (l *relayLoop) run(wg *sync.WaitGroup) {
 	defer wg.Done()
-	var closing []int
 	for {
-		if err := l.p.Wait(l.onEventFn); err != nil {
-			l.s.log.Error("turn: relay loop", "err", err)
+		err := l.p.Run(l.onEventFn, l.roundFn)
+		if err == nil {
+			return // stopped
 		}
-		l.flush()
-		l.mu.Lock()
-		closing, l.closeq = l.closeq, closing[:0]
-		stop := l.stopping.Load()
-		if stop {
-			l.exited = true
-		}
-		l.mu.Unlock()
-		for _, fd := range closing {
-			l.p.Del(fd)
-			udpio.Close(fd)
-		}
-		if stop {
+		l.s.log.Error("turn: relay loop", "err", err)
+		if _, stop := l.endRound(); stop {
 			return
 		}
 	}
+}
+
+// endRound runs after the events of each round: it sends what the round
+// produced, closes the relay sockets released meanwhile, and reports
+// whether a handler left data unread and whether the loop is stopping.
+func (l *relayLoop) endRound() (more, stop bool) {
+	l.flush()
+	l.mu.Lock()
+	l.closing, l.closeq = l.closeq, l.closing[:0]
+	stop = l.stopping.Load()
+	if stop {
+		l.exited = true
+	}
+	l.mu.Unlock()
+	for _, fd := range l.closing {
+		l.p.Del(fd)
+		udpio.Close(fd)
+	}
+	more, l.more = l.more, false
+	return more, stop
 }
 
 func (l *relayLoop) onEvent(tok uint64) {
@@ -327,6 +343,9 @@ func (l *relayLoop) drain(a *allocation) {
 		start := l.nin
 		n, err := l.in.RecvAt(a.relay.fd, start)
 		if err != nil || n == 0 {
+			// Not EAGAIN: an ICMP error about an earlier datagram, with
+			// data possibly still queued behind it.
+			l.more = l.more || err != nil && err != unix.EAGAIN
 			return
 		}
 		now := s.now()
@@ -368,6 +387,7 @@ func (l *relayLoop) drain(a *allocation) {
 			return
 		}
 	}
+	l.more = true // the socket may hold more: the next round reads it
 }
 
 // readClient handles what a client-facing socket holds, a few batches at
@@ -377,7 +397,10 @@ func (l *relayLoop) readClient(c *clientSocket) {
 	for round := 0; round < 4; round++ {
 		n, err := l.cin.Recv(c.fd)
 		if err != nil {
-			return // EAGAIN, or an ICMP error about an earlier datagram
+			// EAGAIN, or an ICMP error about an earlier datagram with
+			// data possibly queued behind it.
+			l.more = l.more || err != unix.EAGAIN
+			return
 		}
 		for i := 0; i < n; i++ {
 			if l.cin.N[i] >= 0 {
@@ -388,6 +411,7 @@ func (l *relayLoop) readClient(c *clientSocket) {
 			return
 		}
 	}
+	l.more = true
 }
 
 func (l *relayLoop) reply(b []byte, to netip.AddrPort) {

@@ -143,10 +143,14 @@ func (s *Server) sweep() {
 	}
 }
 
-// release deletes a and frees its relay socket.
+// release deletes a and frees its relay socket. A TCP or TLS client's
+// connection ends with its allocation.
 func (s *Server) release(a *allocation) {
 	if s.table.remove(a) {
 		s.relays.close(a.relay)
+		if c, ok := a.sink.(*streamConn); ok {
+			c.allocationGone()
+		}
 	}
 }
 
@@ -177,10 +181,16 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	for pc := range s.packets {
 		pc.Close()
 	}
+	conns := make([]*streamConn, 0, len(s.conns))
 	for c := range s.conns {
-		c.close()
+		conns = append(conns, c)
 	}
 	s.mu.Unlock()
+	// Not under s.mu: closing waits for a reader's handler, which may
+	// take it (streamConn.close).
+	for _, c := range conns {
+		c.close()
+	}
 	done := make(chan struct{})
 	go func() {
 		s.wg.Wait()

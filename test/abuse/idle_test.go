@@ -12,6 +12,9 @@ import (
 
 // knownBug skips a test that demonstrates an open server bug, unless
 // ABUSE_KNOWN_BUGS is set (for whoever fixes it: run the test with it set).
+// No test uses it at the moment; it stays for the next open finding.
+//
+//lint:ignore U1000 the mechanism docs/soak.md describes, kept for the next open finding
 func knownBug(t *testing.T, what string) {
 	t.Helper()
 	if os.Getenv("ABUSE_KNOWN_BUGS") == "" {
@@ -87,9 +90,9 @@ func TestSlowBodyCutOff(t *testing.T) {
 }
 
 // TestTURNTCPIdleClosed: a TCP connection to the TURN port that never sends
-// a STUN message (or never allocates) must be closed eventually.
+// a STUN message (or never allocates) must be closed eventually (the
+// turn.Config.IdleTimeout default, 30 s, in the binary).
 func TestTURNTCPIdleClosed(t *testing.T) {
-	knownBug(t, "TURN TCP connections without traffic or allocation are never closed, see docs/soak.md")
 	t.Parallel()
 	s := startServer(t)
 	c, err := net.DialTimeout("tcp", s.turn, probeTimeout)

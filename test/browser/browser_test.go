@@ -1,7 +1,8 @@
 // Package browser_test runs Switchboard's WebRTC signaling against real
 // browsers: Debian's Chromium driven by npm playwright-core, with pages that
 // connect through /signal and through /peerjs with the unchanged npm peerjs
-// client. The scripts (*.mjs) and pages live next to this file; npm
+// client, and peer connections relayed by our TURN server (turn_test.go).
+// The scripts (*.mjs) and pages live next to this file; npm
 // packages come from test/node/node_modules. Missing node, node_modules or
 // chromium skip these tests locally and fail them in CI (CI=true).
 package browser_test

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -111,5 +112,108 @@ func TestPoller(t *testing.T) {
 	}
 	if len(seen) != 1 || seen[0] != WakeToken {
 		t.Fatalf("after wake: %x", seen)
+	}
+}
+
+func TestReleaseAtLeast(t *testing.T) {
+	for _, tc := range []struct {
+		rel  string
+		want bool
+	}{
+		{"6.18.44-fc-v445", true},
+		{"6.1.0-18-amd64", true},
+		{"5.10.0-28-amd64", true},
+		{"5.7.0", true},
+		{"5.6.19", false},
+		{"4.19.0-26-amd64", false},
+		{"5", false},
+		{"", false},
+		{"x.y", false},
+	} {
+		if got := releaseAtLeast(tc.rel, 5, 7); got != tc.want {
+			t.Errorf("releaseAtLeast(%q, 5, 7) = %v", tc.rel, got)
+		}
+	}
+}
+
+// TestPollerRun: Run sees every datagram when each is sent only after the
+// previous round ended, i.e. typically while Run is parked without the
+// extra epoll_wait, and returns when round says stop.
+func TestPollerRun(t *testing.T) {
+	p, err := NewPoller(8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	a, _, err := Open(netip.MustParseAddrPort("127.0.0.1:0"), 1<<16, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer Close(a)
+	b, bAddr, err := Open(netip.MustParseAddrPort("127.0.0.1:0"), 1<<16, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer Close(b)
+	if err := p.Add(b, 7); err != nil {
+		t.Fatal(err)
+	}
+	const n = 300
+	next := make(chan struct{}, 1)
+	quit := make(chan struct{})
+	var stalled atomic.Bool
+	done := make(chan struct{})
+	go func() { // the sender, and a watchdog that turns a lost wake-up into a failure
+		defer close(done)
+		sa := NewSockaddr(bAddr, false)
+		for i := 0; i < n; i++ {
+			if err := SendTo(a, []byte{byte(i)}, sa); err != nil {
+				t.Error(err)
+				return
+			}
+			select {
+			case <-next:
+			case <-quit:
+				return
+			case <-time.After(20 * time.Second):
+				stalled.Store(true)
+				p.Wake()
+				return
+			}
+		}
+	}()
+	batch := NewBatch(4, 64, 0)
+	got := 0
+	err = p.Run(func(tok uint64) {
+		if tok != 7 {
+			return
+		}
+		for {
+			m, err := batch.Recv(b)
+			if err != nil {
+				return
+			}
+			got += m
+		}
+	}, func() (stop, more bool) {
+		if stalled.Load() || got == n {
+			return true, false
+		}
+		select {
+		case next <- struct{}{}:
+		default:
+		}
+		return false, false
+	})
+	close(quit)
+	<-done
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stalled.Load() {
+		t.Fatalf("Run missed a datagram: %d of %d after 20 s without progress", got, n)
+	}
+	if got != n {
+		t.Fatalf("got %d datagrams, want %d", got, n)
 	}
 }
