@@ -49,6 +49,10 @@ type Config struct {
 	MessageRate  float64
 	MessageBurst int
 
+	// Cluster, when set, shares ids and routes frames with the Servers of
+	// other nodes (see Cluster). Default: standalone.
+	Cluster Cluster
+
 	// WebSocket is the engine to upgrade with. Default: a server of its own
 	// that accepts every origin, as the stock server does (PeerJS pages are
 	// often served from another origin; the id's token is the credential).
