@@ -92,7 +92,7 @@ func TestClusterRelay(t *testing.T) {
 	a := ra.open("a", "ta")
 	a.send(`{"type":"HEARTBEAT"}`)
 	a.send(`{"type":"OFFER","dst":"b","payload":{"early":1}}`) // before OPEN: kept
-	expectFrames(t, a.c)                                         // no OPEN until the claim is answered
+	expectFrames(t, a.c)                                       // no OPEN until the claim is answered
 	n.flush()
 	expectFrames(t, a.c, open)
 	b := rb.open("b", "tb")
