@@ -23,6 +23,7 @@ import (
 	"github.com/switchboard/switchboard/internal/leakcheck"
 	"github.com/switchboard/switchboard/internal/sioservice"
 	"github.com/switchboard/switchboard/internal/testutil"
+	"github.com/switchboard/switchboard/peerjs"
 	"github.com/switchboard/switchboard/signaling"
 	"github.com/switchboard/switchboard/socketio"
 )
@@ -105,6 +106,16 @@ func serveNode(redisAddr string, opts redisadapter.Options) (n *goNode, stop fun
 		return nil, nil, err
 	}
 	mux.Handle("/signal", sig)
+	pjc, err := cl.PeerJS(redisadapter.PeerJSOptions{IDTTL: 3 * time.Second, RefreshInterval: 250 * time.Millisecond})
+	if err != nil {
+		return nil, nil, err
+	}
+	pjs, err := peerjs.New(peerjs.Config{Cluster: pjc, LeaveGrace: 300 * time.Millisecond, Logger: opts.Logger})
+	if err != nil {
+		return nil, nil, err
+	}
+	mux.Handle("/peerjs", pjs)
+	mux.Handle("/peerjs/", pjs)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, nil, err
@@ -118,6 +129,7 @@ func serveNode(redisAddr string, opts redisadapter.Options) (n *goNode, stop fun
 		sio.Shutdown(ctx)
 		eio.Shutdown(ctx)
 		sig.Shutdown(ctx)
+		pjs.Shutdown(ctx)
 		hs.Shutdown(ctx)
 		<-done
 		cl.Shutdown(ctx)
