@@ -140,7 +140,7 @@ func (p *PeerJS) inbox() peerjs.Inbox {
 
 // push queues op unless Redis is down or the queue is full.
 func (p *PeerJS) push(op pjOp) bool {
-	if !p.c.Ready() {
+	if !p.c.Ready() || p.c.ctx.Err() != nil {
 		return false
 	}
 	select {
@@ -274,12 +274,12 @@ func (p *PeerJS) exec(batch []pjOp) {
 			cmds[i] = relayScript.Eval(ctx, pipe, key, p.prefix+"#", msg)
 		}
 	}
-	_, err := pipe.Exec(ctx)
-	if err != nil {
-		p.c.log.Debug("redisadapter: peerjs operations failed", "ops", len(batch), "err", err)
+	_, execErr := pipe.Exec(ctx)
+	if execErr != nil {
+		p.c.log.Debug("redisadapter: peerjs operations failed", "ops", len(batch), "err", execErr)
 	}
 	for i, op := range batch {
-		n, err := cmds[i].Int64()
+		n, err := cmdResult(cmds[i], execErr).Int64()
 		switch {
 		case op.claimDone != nil:
 			// Unreachable: served here; the refresher claims it later.

@@ -106,7 +106,9 @@ func TestPeerJSDirectory(t *testing.T) {
 	if send(t, p1, "ann", "nobody", `{}`) {
 		t.Fatal("frame for an absent id reported delivered")
 	}
-	got, _ := in1.snapshot()
+	// Published before the answer; received by node 1's subscriber soon.
+	var got []string
+	waitFor(t, "two frames at node 1", 5*time.Second, func() bool { got, _ = in1.snapshot(); return len(got) >= 2 })
 	want := []string{`bob>ann OFFER {"n":1}`, `bob>ann OFFER {"n":2}`}
 	if len(got) != 2 || got[0] != want[0] || got[1] != want[1] {
 		t.Fatalf("node 1 received %q, want %q", got, want)
