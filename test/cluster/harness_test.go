@@ -101,7 +101,7 @@ func serveNode(redisAddr string, opts redisadapter.Options) (n *goNode, stop fun
 	if err != nil {
 		return nil, nil, err
 	}
-	sig, err := signaling.New(signaling.Config{Rooms: rooms, STUNURLs: []string{}, Logger: opts.Logger})
+	sig, err := signaling.New(signaling.Config{Rooms: rooms, Logger: opts.Logger}) // STUN: the default entry, as the browser tests expect
 	if err != nil {
 		return nil, nil, err
 	}
@@ -116,6 +116,12 @@ func serveNode(redisAddr string, opts redisadapter.Options) (n *goNode, stop fun
 	}
 	mux.Handle("/peerjs", pjs)
 	mux.Handle("/peerjs/", pjs)
+	// The browser tests' pages and the peerjs client bundle, as
+	// test/browser serves them (the working directory is test/cluster).
+	mux.Handle("/pages/", http.StripPrefix("/pages/", http.FileServer(http.Dir(filepath.Join("..", "browser", "pages")))))
+	mux.HandleFunc("/vendor/peerjs.min.js", func(w http.ResponseWriter, r *http.Request) {
+		http.ServeFile(w, r, filepath.Join("..", "node", "node_modules", "peerjs", "dist", "peerjs.min.js"))
+	})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, nil, err
