@@ -74,6 +74,13 @@ func startGoNode(t *testing.T, redisAddr string) *goNode {
 	return n
 }
 
+// The signaling heartbeat of the test nodes: a killed node's peers leave
+// within nodeTTL + heartbeat.
+const (
+	nodeTTL   = 3 * time.Second
+	heartbeat = 250 * time.Millisecond
+)
+
 // apiKey is the bearer key of the nodes' POST /api/publish.
 const apiKey = "cluster-test-key"
 
@@ -97,7 +104,7 @@ func serveNode(redisAddr string, opts redisadapter.Options) (n *goNode, stop fun
 	mux := http.NewServeMux()
 	mux.Handle("/socket.io/", eio)
 	mux.Handle("/api/publish", sioservice.PublishHandler(sio.Of("/"), apiKey, opts.Logger))
-	rooms, err := cl.Rooms(redisadapter.RoomsOptions{NodeTTL: 3 * time.Second, HeartbeatInterval: 250 * time.Millisecond})
+	rooms, err := cl.Rooms(redisadapter.RoomsOptions{NodeTTL: nodeTTL, HeartbeatInterval: heartbeat})
 	if err != nil {
 		return nil, nil, err
 	}
