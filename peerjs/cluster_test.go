@@ -132,13 +132,20 @@ func TestClusterRelay(t *testing.T) {
 
 	// b leaves: after the grace, its partner on the other node gets LEAVE,
 	// and the id is free in the cluster.
+	// A frame a sends meanwhile waits on b's node, which answers EXPIRE
+	// across the cluster when b does not come back.
 	b.close()
+	a.send(`{"type":"CANDIDATE","dst":"b","payload":{}}`)
+	n.flush()
 	rb.advance(time.Second)
 	n.flush()
 	expectFrames(t, a.c, `{"type":"LEAVE","src":"b","dst":"a"}`)
 	if n.owner["b"] != nil {
 		t.Fatal("b's id not released")
 	}
+	rb.advance(4 * time.Second)
+	n.flush()
+	expectFrames(t, a.c, `{"type":"EXPIRE","src":"b","dst":"a"}`)
 }
 
 func TestClusterDownAndLost(t *testing.T) {
