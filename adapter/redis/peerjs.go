@@ -53,7 +53,7 @@ type PeerJS struct {
 	in      peerjs.Inbox
 	held    map[string]string // id → token, held (or to be held) by this node
 	pending map[string]int    // claims in flight, by id: not reported lost
-	q       chan pjOp
+	q       *opQueue[pjOp]
 }
 
 var _ peerjs.Cluster = (*PeerJS)(nil)
@@ -98,7 +98,7 @@ func (c *Cluster) PeerJS(opts PeerJSOptions) (*PeerJS, error) {
 	}
 	p := &PeerJS{
 		c: c, opts: opts, prefix: c.opts.Key + "-peerjs",
-		held: map[string]string{}, pending: map[string]int{}, q: make(chan pjOp, opts.Queue),
+		held: map[string]string{}, pending: map[string]int{}, q: newOpQueue[pjOp](opts.Queue),
 	}
 	p.channel = p.nodeChannel(c.uid)
 	subscribed, ok := c.addRoutes(map[string]route{p.channel: {handle: func(_ string, b []byte) { p.onMessage(b) }}})
@@ -140,15 +140,7 @@ func (p *PeerJS) inbox() peerjs.Inbox {
 
 // push queues op unless Redis is down or the queue is full.
 func (p *PeerJS) push(op pjOp) bool {
-	if !p.c.Ready() || p.c.ctx.Err() != nil {
-		return false
-	}
-	select {
-	case p.q <- op:
-		return true
-	default:
-		return false
-	}
+	return p.c.Ready() && p.q.push(op)
 }
 
 // Claim implements peerjs.Cluster.
@@ -235,20 +227,19 @@ func (p *PeerJS) run() {
 	defer p.c.wg.Done()
 	batch := make([]pjOp, 0, maxBatch)
 	for {
-		select {
-		case op := <-p.q:
-			batch = append(batch, op)
-		case <-p.c.ctx.Done():
-			return
-		}
-	fill:
-		for len(batch) < maxBatch {
-			select {
-			case op := <-p.q:
-				batch = append(batch, op)
-			default:
-				break fill
+		var ok bool
+		if batch, ok = p.q.next(batch, maxBatch, p.c.ctx.Done()); !ok {
+			// Shutting down: every claim and send gets its answer.
+			for _, op := range p.q.close() {
+				switch {
+				case op.claimDone != nil:
+					p.claimed(op.id, op.token, false)
+					op.claimDone(false)
+				case op.sendDone != nil:
+					op.sendDone(false)
+				}
 			}
+			return
 		}
 		p.exec(batch)
 		clear(batch)

@@ -152,6 +152,9 @@ func TestPeerJSDirectory(t *testing.T) {
 
 	// A node that stops (crash) keeps its ids until IDTTL, then they are free.
 	nodes[1].cl.Shutdown(ctx)
+	waitFor(t, "Redis sees node 2's subscription gone", 5*time.Second, func() bool {
+		return nodes[0].rdb.PubSubNumSub(ctx, p2.channel).Val()[p2.channel] == 0
+	})
 	if send(t, p1, "ann2", "bob", `{}`) {
 		t.Fatal("frame for the id of a stopped node reported delivered")
 	}

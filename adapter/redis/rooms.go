@@ -66,7 +66,7 @@ type Rooms struct {
 	channel string
 	prefix  string // of the Redis keys
 
-	q chan roomOp // operations for the runner
+	q *opQueue[roomOp] // operations for the runner
 
 	mu    sync.Mutex
 	local map[string]map[string]*localMember // room → id → member on this node
@@ -116,7 +116,7 @@ func (c *Cluster) Rooms(opts RoomsOptions) (*Rooms, error) {
 		return nil, fmt.Errorf("redisadapter: HeartbeatInterval %v must be below NodeTTL %v", opts.HeartbeatInterval, opts.NodeTTL)
 	}
 	r := &Rooms{c: c, opts: opts, channel: c.opts.Key + "-signal#", prefix: c.opts.Key + "-signal:",
-		local: map[string]map[string]*localMember{}, q: make(chan roomOp, opts.Queue)}
+		local: map[string]map[string]*localMember{}, q: newOpQueue[roomOp](opts.Queue)}
 	subscribed, ok := c.addRoutes(map[string]route{r.channel: {handle: func(_ string, b []byte) { r.onEvent(b) }}})
 	if !ok {
 		return nil, ErrClosed
@@ -208,15 +208,7 @@ type roomOp struct {
 // push queues op for the runner. It reports false when Redis is down or
 // the queue is full.
 func (r *Rooms) push(op roomOp) bool {
-	if !r.c.Ready() || r.c.ctx.Err() != nil {
-		return false
-	}
-	select {
-	case r.q <- op:
-		return true
-	default:
-		return false
-	}
+	return r.c.Ready() && r.q.push(op)
 }
 
 // Join implements signaling.Rooms. The member is registered locally at
@@ -336,29 +328,14 @@ func (r *Rooms) run() {
 	defer r.c.wg.Done()
 	batch := make([]roomOp, 0, maxBatch)
 	for {
-		select {
-		case op := <-r.q:
-			batch = append(batch, op)
-		case <-r.c.ctx.Done():
-			for {
-				select {
-				case op := <-r.q:
-					if op.done != nil {
-						op.done(ErrClosed)
-					}
-				default:
-					return
+		var ok bool
+		if batch, ok = r.q.next(batch, maxBatch, r.c.ctx.Done()); !ok {
+			for _, op := range r.q.close() {
+				if op.done != nil {
+					op.done(ErrClosed)
 				}
 			}
-		}
-	fill:
-		for len(batch) < maxBatch {
-			select {
-			case op := <-r.q:
-				batch = append(batch, op)
-			default:
-				break fill
-			}
+			return
 		}
 		r.exec(batch)
 		clear(batch)
