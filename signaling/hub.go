@@ -362,15 +362,26 @@ func (s *Session) relay(m *message.Message) error {
 	}
 	frame := m.AppendRelay(nil, s.id)
 	room, from, to, typ := s.room, s.id, m.To, m.Type
+	if mr, ok := s.hub.cfg.Rooms.(*MemoryRooms); ok {
+		// The hot path of a single node: the answer is immediate, so
+		// skip the callback and its allocations.
+		s.relayed(room, to, typ, mr.deliver(room, from, to, frame))
+		return nil
+	}
 	s.async(func(done func(error)) { s.hub.cfg.Rooms.Deliver(room, from, to, frame, done) }, func(err error) {
-		switch {
-		case err == nil:
-			s.hub.stats.relayed.Add(1)
-		case errors.Is(err, ErrUnknownPeer):
-			s.fail(s.hub.cfg.Now(), message.Errorf(message.CodeUnknownPeer, "peer %q is not in room %q", to, room))
-		default:
-			s.fail(s.hub.cfg.Now(), fmt.Errorf("deliver %s: %w", typ, err))
-		}
+		s.relayed(room, to, typ, err)
 	})
 	return nil
+}
+
+// relayed takes the result of a relay; s.mu is held.
+func (s *Session) relayed(room, to string, typ message.Type, err error) {
+	switch {
+	case err == nil:
+		s.hub.stats.relayed.Add(1)
+	case errors.Is(err, ErrUnknownPeer):
+		s.fail(s.hub.cfg.Now(), message.Errorf(message.CodeUnknownPeer, "peer %q is not in room %q", to, room))
+	default:
+		s.fail(s.hub.cfg.Now(), fmt.Errorf("deliver %s: %w", typ, err))
+	}
 }
