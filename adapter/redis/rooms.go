@@ -58,8 +58,9 @@ var ErrUnavailable = errors.New("redisadapter: Redis unavailable")
 // completes them in order (the welcome of a join, then its callback), so a
 // slow Redis never stalls the WebSocket event loop that called them.
 //
-// While Redis is unreachable, joins and relays fail (the client gets an
-// internal error) and leaves are local only.
+// While Redis is unreachable, joins fail (the client gets an internal
+// error), relays succeed only between two members on this node, and leaves
+// are local only (announced by a later heartbeat).
 type Rooms struct {
 	c       *Cluster
 	opts    RoomsOptions
@@ -314,10 +315,32 @@ func (r *Rooms) leave(room, id string, announce []byte) bool {
 }
 
 // Deliver implements signaling.Rooms.
+// While Redis is unreachable, a frame between two members on this node is
+// delivered directly; others fail with ErrUnavailable.
 func (r *Rooms) Deliver(room, from, to string, frame []byte, done func(error)) {
-	if !r.push(roomOp{kind: 'd', room: room, id: from, to: to, frame: frame, done: done}) {
-		done(ErrUnavailable)
+	if r.push(roomOp{kind: 'd', room: room, id: from, to: to, frame: frame, done: done}) {
+		return
 	}
+	if !r.c.Ready() && r.deliverLocal(room, from, to, frame) {
+		done(nil)
+		return
+	}
+	done(ErrUnavailable)
+}
+
+// deliverLocal sends frame to to if both to and from are joined members on
+// this node.
+func (r *Rooms) deliverLocal(room, from, to string, frame []byte) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	src, dst := r.local[room][from], r.local[room][to]
+	if src == nil || dst == nil || src.joinSeq == 0 || dst.joinSeq == 0 {
+		return false
+	}
+	if dst.peer != nil {
+		_ = dst.peer.Send(frame)
+	}
+	return true
 }
 
 // run is the runner goroutine: it sends the queued operations in order, as

@@ -13,8 +13,9 @@ import (
 
 // TestRedisRestartPeers: Redis is killed and restarted under two Go nodes
 // with /signal and /peerjs peers on each. While it is down the nodes are not
-// ready, a signaling relay is answered with an internal error (the socket
-// stays open), and a new PeerJS peer is served by its node alone. After
+// ready, a signaling relay to the other node is answered with an internal
+// error (the socket stays open) while one to a peer on the same node is
+// delivered, and a new PeerJS peer is served by its node alone. After
 // the restart each node puts its signaling members and PeerJS ids back,
 // and frames cross nodes again both ways.
 func TestRedisRestartPeers(t *testing.T) {
@@ -31,9 +32,11 @@ func TestRedisRestartPeers(t *testing.T) {
 	rdb := redis.NewClient(&redis.Options{Addr: addr})
 	t.Cleanup(func() { rdb.Close() })
 
-	a, b := dialSignal(t, n1.url), dialSignal(t, n2.url)
+	a, b, c := dialSignal(t, n1.url), dialSignal(t, n2.url), dialSignal(t, n1.url)
 	a.join(t, "call", "ann")
 	b.join(t, "call", "bob")
+	a.next(t, "peer-joined")
+	c.join(t, "call", "cy") // on ann's node
 	a.next(t, "peer-joined")
 	ann := dialPeerJS(t, n1.url, "ann", "t1")
 	ann.expect(t, "OPEN", "")
@@ -47,6 +50,11 @@ func TestRedisRestartPeers(t *testing.T) {
 	a.send(t, `{"type":"offer","to":"`+b.id+`","sdp":"v=0 lost"}`)
 	if m := a.next(t, "error"); m["code"] != "internal" {
 		t.Fatalf("relay while Redis is down: %v", m)
+	}
+	// Between two peers of one node, relays go on.
+	a.send(t, `{"type":"offer","to":"`+c.id+`","sdp":"v=0 local"}`)
+	if m := c.next(t, "offer"); m["from"] != a.id || m["sdp"] != "v=0 local" {
+		t.Fatalf("local relay while Redis is down: %v", m)
 	}
 	solo := dialPeerJS(t, n1.url, "solo", "t3")
 	solo.expect(t, "OPEN", "")
