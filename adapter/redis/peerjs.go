@@ -38,6 +38,11 @@ type PeerJSOptions struct {
 // Operations are queued and run by one goroutine in pipelines, so the
 // PeerJS server never waits for Redis and sees the answers in call order.
 //
+// A node that takes an id over with the same token (peer.reconnect()
+// through another node) publishes a notice on the old holder's channel in
+// the same script, and the old node closes its socket for the id without
+// LEAVE to its partners.
+//
 // Guarantee: while Redis is reachable, an id is held by at most one token
 // in the cluster. While a node cannot reach Redis it serves ids on its own
 // (unique on that node only); when Redis returns, its refresh claims them,
@@ -71,10 +76,13 @@ type pjOp struct {
 
 // pjMessage is what travels on a node channel.
 type pjMessage struct {
-	Src   string             `json:"src"`
+	Src   string             `json:"src,omitempty"`
 	Dst   string             `json:"dst"`
-	Type  peerjs.MessageType `json:"type"`
-	Frame json.RawMessage    `json:"frame"`
+	Type  peerjs.MessageType `json:"type,omitempty"`
+	Frame json.RawMessage    `json:"frame,omitempty"`
+	// Lost tells the node that held Dst that another node took it over
+	// with the same token.
+	Lost bool `json:"lost,omitempty"`
 }
 
 // PeerJS returns the cluster's PeerJS directory; use it as
@@ -180,11 +188,21 @@ func (p *PeerJS) Send(src, dst string, t peerjs.MessageType, frame []byte, done 
 	return p.push(pjOp{kind: 's', id: dst, src: src, typ: t, frame: frame, sendDone: done})
 }
 
-// KEYS[1] id key; ARGV: node uid, token, TTL ms. 1 = held, 0 = taken.
+// KEYS[1] id key; ARGV: node uid, token, TTL ms, channel prefix, the
+// lost notice. 1 = held, 0 = taken. Taking an id over from another node
+// (same token) tells that node at once on its channel.
 var claimScript = redis.NewScript(`
 local v = redis.call('GET', KEYS[1])
-if v and string.sub(v, string.find(v, ' ', 1, true) + 1) ~= ARGV[2] then return 0 end
+local prev = nil
+if v then
+  local sp = string.find(v, ' ', 1, true)
+  if string.sub(v, sp + 1) ~= ARGV[2] then return 0 end
+  prev = string.sub(v, 1, sp - 1)
+end
 redis.call('SET', KEYS[1], ARGV[1] .. ' ' .. ARGV[2], 'PX', ARGV[3])
+if prev and prev ~= ARGV[1] then
+  redis.call('PUBLISH', ARGV[4] .. prev .. '#', ARGV[5])
+end
 return 1
 `)
 
@@ -257,7 +275,8 @@ func (p *PeerJS) exec(batch []pjOp) {
 		key := []string{p.idKey(op.id)}
 		switch op.kind {
 		case 'c':
-			cmds[i] = claimScript.Eval(ctx, pipe, key, p.c.uid, op.token, ttl)
+			lost, _ := json.Marshal(pjMessage{Dst: op.id, Lost: true})
+			cmds[i] = claimScript.Eval(ctx, pipe, key, p.c.uid, op.token, ttl, p.prefix+"#", lost)
 		case 'r':
 			cmds[i] = releaseScript.Eval(ctx, pipe, key, p.c.uid)
 		case 's':
@@ -287,8 +306,17 @@ func (p *PeerJS) exec(batch []pjOp) {
 // on the subscriber goroutine.
 func (p *PeerJS) onMessage(b []byte) {
 	var m pjMessage
-	if err := json.Unmarshal(b, &m); err != nil || len(m.Frame) == 0 {
+	if err := json.Unmarshal(b, &m); err != nil || (len(m.Frame) == 0 && !m.Lost) {
 		p.c.log.Debug("redisadapter: bad peerjs message", "err", err)
+		return
+	}
+	if m.Lost {
+		p.mu.Lock()
+		tok, held := p.held[m.Dst]
+		p.mu.Unlock()
+		if held {
+			p.lose(m.Dst, tok)
+		}
 		return
 	}
 	if in := p.inbox(); in != nil {

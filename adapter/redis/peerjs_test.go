@@ -192,3 +192,31 @@ func TestPeerJSUnavailable(t *testing.T) {
 		t.Fatalf("lost %v", lost)
 	}
 }
+
+// TestPeerJSTakeover: a node that takes an id over with the same token
+// tells the node that held it at once, not at that node's next refresh
+// (30 s here), so the old node closes its socket without telling the
+// peer's partners LEAVE.
+func TestPeerJSTakeover(t *testing.T) {
+	_, nodes := cluster(t, 2)
+	slow := PeerJSOptions{IDTTL: time.Minute, RefreshInterval: 30 * time.Second}
+	p1, in1 := newPeerJS(t, nodes[0], slow)
+	p2, _ := newPeerJS(t, nodes[1], slow)
+	if claim(t, p1, "x", "tok") || claim(t, p1, "y", "tok") {
+		t.Fatal("free ids taken")
+	}
+	if claim(t, p2, "x", "tok") {
+		t.Fatal("same-token takeover refused")
+	}
+	waitFor(t, "node 1 told x is lost", 10*time.Second, func() bool {
+		_, lost := in1.snapshot()
+		return len(lost) == 1 && lost[0] == "x"
+	})
+	if !claim(t, p2, "y", "other") {
+		t.Fatal("another token took y")
+	}
+	time.Sleep(100 * time.Millisecond) // a wrong notice would arrive by now
+	if _, lost := in1.snapshot(); len(lost) != 1 {
+		t.Fatalf("lost %v, want only x", lost)
+	}
+}
