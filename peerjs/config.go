@@ -55,6 +55,10 @@ type Config struct {
 	// of the client's form is accepted, as by the stock server.
 	Auth Authenticator
 
+	// Cluster, when set, shares ids and routes frames with the Servers of
+	// other nodes (see Cluster). Default: standalone.
+	Cluster Cluster
+
 	// WebSocket is the engine to upgrade with. Default: a server of its own
 	// that accepts every origin, as the stock server does (PeerJS pages are
 	// often served from another origin; the id's token is the credential).

@@ -29,4 +29,16 @@
 // disconnected peer's id stays reserved for its token for
 // Config.LeaveGrace, so peer.reconnect() keeps working; clients cannot
 // send EXPIRE; queues and message rates are bounded.
+//
+// # Several nodes
+//
+// With Config.Cluster (package redisadapter implements it) the Servers of
+// several nodes act as one: an id is claimed across the cluster before OPEN
+// is sent (ID-TAKEN if another node holds it with another token; the same
+// token takes it over, so peer.reconnect() may land on any node), and
+// frames for an id that is not on this node go to the node that holds it.
+// Frames for an id no node holds wait in this node's queue, are offered to
+// the cluster again at every sweep, and end as EXPIRE as usual; LEAVE and
+// EXPIRE reach peers on other nodes. The discovery list (peers) and
+// ConcurrentLimit stay per node.
 package peerjs

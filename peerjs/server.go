@@ -48,6 +48,11 @@ func New(cfg Config) (*Server, error) {
 		sweeperD: make(chan struct{}),
 	}
 	s.realm = newRealm(&s.cfg)
+	if cfg.Cluster != nil {
+		if err := cfg.Cluster.Attach(inbox{s.realm}); err != nil {
+			return nil, err
+		}
+	}
 	if s.ws == nil {
 		s.ws, err = websocket.NewServer(websocket.Config{
 			MaxMessageSize: max(1<<20, 2*int64(cfg.MaxMessageSize)),

@@ -10,7 +10,9 @@
 //     ICE server settings. A connection is a [Peer] (a bounded, non-blocking
 //     Send), so the hub runs and is tested without sockets. Room state sits
 //     behind [Rooms]; the default is in memory, and a cluster implementation
-//     can share it between nodes.
+//     can share it between nodes. Rooms never block the caller: joins and
+//     relays answer through callbacks, and a Session keeps a peer's frames
+//     in order while its join is in flight.
 //   - [Server] puts a Hub on a WebSocket endpoint ([Server.ServeHTTP]) using
 //     the websocket package's event-loop engine. Dead connections are found
 //     by WebSocket pings (Config.PingInterval) and leave their room.

@@ -1,6 +1,7 @@
 package signaling
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"errors"
@@ -118,25 +119,45 @@ func (h *Hub) remove(s *Session) {
 
 // Session is one client of a Hub. Handle and Disconnect must not be called
 // concurrently (a transport calls them from the connection's reader).
+//
+// Rooms answer joins and relays asynchronously (see Rooms); the session
+// serializes itself: while a join is in flight the frames that follow wait
+// in a bounded queue, and results arrive under the session's lock.
 type Session struct {
 	hub  *Hub
 	peer Peer
 	info ConnInfo
 
-	id, name, room string // set while joined
+	mu             sync.Mutex // guards the fields below against Rooms' completions
+	id, name, room string     // set while joined
 	rate, errs     bucket
-	closing        bool // disconnected for abuse; waiting for Disconnect
-	gone           bool // Disconnect was called
+	closing        bool     // disconnected for abuse; waiting for Disconnect
+	gone           bool     // Disconnect was called
+	joining        bool     // a Join is in flight; frames wait in queued
+	queued         [][]byte // frames received while joining
 }
 
+// maxQueued bounds the frames that wait for a join in flight.
+const maxQueued = 64
+
 // ID returns the peer id while the session is in a room, else "".
-func (s *Session) ID() string { return s.id }
+func (s *Session) ID() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.id
+}
 
 // Room returns the room the session is in, or "".
-func (s *Session) Room() string { return s.room }
+func (s *Session) Room() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.room
+}
 
 // Handle processes one frame from the client. It never blocks.
 func (s *Session) Handle(frame []byte) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if s.gone || s.closing {
 		return
 	}
@@ -150,6 +171,19 @@ func (s *Session) Handle(frame []byte) {
 		s.fail(now, message.Errorf(message.CodeTooLarge, "frame of %d bytes exceeds the limit of %d", len(frame), cfg.MaxMessageSize))
 		return
 	}
+	if s.joining {
+		if len(s.queued) >= maxQueued {
+			s.fail(now, message.Errorf(message.CodeRateLimited, "more than %d frames while joining; frame dropped", maxQueued))
+			return
+		}
+		s.queued = append(s.queued, bytes.Clone(frame))
+		return
+	}
+	s.process(frame, now)
+}
+
+// process decodes and carries out one frame that passed the limits.
+func (s *Session) process(frame []byte, now time.Time) {
 	m, err := message.Decode(frame)
 	if err == nil {
 		switch m.Type {
@@ -166,22 +200,76 @@ func (s *Session) Handle(frame []byte) {
 	}
 }
 
+// drain processes the frames that waited for a join, until another join
+// is in flight.
+func (s *Session) drain() {
+	for !s.joining && len(s.queued) > 0 && !s.gone && !s.closing {
+		f := s.queued[0]
+		s.queued[0] = nil
+		s.queued = s.queued[1:]
+		s.process(f, s.hub.cfg.Now())
+	}
+	if s.gone || s.closing || len(s.queued) == 0 {
+		s.queued = nil
+	}
+}
+
+// async calls start with a done function and hands its result to then,
+// with s.mu held: at once if done is called before start returns (s.mu
+// is then still held by the caller), otherwise on the goroutine that
+// calls done, which takes s.mu. It reports whether the result is pending.
+func (s *Session) async(start func(done func(error)), then func(error)) (pending bool) {
+	var (
+		mu       sync.Mutex
+		returned bool
+		early    bool
+		result   error
+	)
+	start(func(err error) {
+		mu.Lock()
+		if !returned {
+			early, result = true, err
+			mu.Unlock()
+			return
+		}
+		mu.Unlock()
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		then(err)
+	})
+	mu.Lock()
+	returned = true
+	mu.Unlock()
+	if early {
+		then(result)
+		return false
+	}
+	return true
+}
+
 // Disconnect removes the session: it leaves its room (others get peer-left)
 // and is forgotten by the hub. Later calls do nothing.
 func (s *Session) Disconnect() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if s.gone {
 		return
 	}
 	s.gone = true
+	s.queued = nil
 	if s.room != "" {
 		_ = s.leave()
 	}
+	// A join still in flight is undone when it completes (joined).
 	s.hub.remove(s)
 }
 
 // fail answers with an error frame; a client that keeps provoking errors
 // beyond Config.MaxErrors is disconnected.
 func (s *Session) fail(now time.Time, err error) {
+	if s.gone || s.closing {
+		return
+	}
 	var e *message.Error
 	if !errors.As(err, &e) {
 		s.hub.cfg.Logger.Error("signaling: internal error", "remote", s.info.Remote, "err", err)
@@ -221,23 +309,40 @@ func (s *Session) join(m *message.Message, now time.Time) error {
 		}
 	}
 	id := rand.Text() // 128 random bits in base32: unguessable, and a valid message.ValidID
+	room := m.Room
 	welcome := func(others []message.Peer) []byte {
 		return message.AppendJoined(nil, message.Joined{
-			ID: id, Room: m.Room, Peers: others,
+			ID: id, Room: room, Peers: others,
 			ICEServers: cfg.iceServers(s.info.Host, id, now),
 		})
 	}
-	err := cfg.Rooms.Join(m.Room, Member{ID: id, Name: name, Peer: s.peer}, cfg.MaxRoomSize, welcome, message.AppendPeerJoined(nil, id, name))
-	switch {
-	case errors.Is(err, ErrRoomFull):
-		return message.Errorf(message.CodeRoomFull, "room %q is full (%d peers)", m.Room, cfg.MaxRoomSize)
-	case err != nil:
-		return fmt.Errorf("join %q: %w", m.Room, err)
-	}
-	s.id, s.name, s.room = id, name, m.Room
-	s.hub.stats.joins.Add(1)
-	cfg.Logger.Debug("signaling: joined", "remote", s.info.Remote, "room", s.room, "peer", id)
+	s.joining = true
+	s.async(func(done func(error)) {
+		cfg.Rooms.Join(room, Member{ID: id, Name: name, Peer: s.peer}, cfg.MaxRoomSize, welcome, message.AppendPeerJoined(nil, id, name), done)
+	}, func(err error) { s.joined(room, id, name, err) })
 	return nil
+}
+
+// joined takes the result of a join; s.mu is held.
+func (s *Session) joined(room, id, name string, err error) {
+	s.joining = false
+	cfg := &s.hub.cfg
+	switch {
+	case s.gone:
+		if err == nil { // disconnected meanwhile: undo
+			cfg.Rooms.Leave(room, id, message.AppendPeerLeft(nil, id))
+		}
+		return
+	case errors.Is(err, ErrRoomFull):
+		s.fail(cfg.Now(), message.Errorf(message.CodeRoomFull, "room %q is full (%d peers)", room, cfg.MaxRoomSize))
+	case err != nil:
+		s.fail(cfg.Now(), fmt.Errorf("join %q: %w", room, err))
+	default:
+		s.id, s.name, s.room = id, name, room
+		s.hub.stats.joins.Add(1)
+		cfg.Logger.Debug("signaling: joined", "remote", s.info.Remote, "room", room, "peer", id)
+	}
+	s.drain()
 }
 
 func (s *Session) leave() error {
@@ -259,12 +364,27 @@ func (s *Session) relay(m *message.Message) error {
 		return message.Errorf(message.CodeUnknownPeer, "cannot send %s to yourself", m.Type)
 	}
 	frame := m.AppendRelay(nil, s.id)
-	if err := s.hub.cfg.Rooms.Deliver(s.room, s.id, m.To, frame); err != nil {
-		if errors.Is(err, ErrUnknownPeer) {
-			return message.Errorf(message.CodeUnknownPeer, "peer %q is not in room %q", m.To, s.room)
-		}
-		return fmt.Errorf("deliver %s: %w", m.Type, err)
+	room, from, to, typ := s.room, s.id, m.To, m.Type
+	if mr, ok := s.hub.cfg.Rooms.(*MemoryRooms); ok {
+		// The hot path of a single node: the answer is immediate, so
+		// skip the callback and its allocations.
+		s.relayed(room, to, typ, mr.deliver(room, from, to, frame))
+		return nil
 	}
-	s.hub.stats.relayed.Add(1)
+	s.async(func(done func(error)) { s.hub.cfg.Rooms.Deliver(room, from, to, frame, done) }, func(err error) {
+		s.relayed(room, to, typ, err)
+	})
 	return nil
+}
+
+// relayed takes the result of a relay; s.mu is held.
+func (s *Session) relayed(room, to string, typ message.Type, err error) {
+	switch {
+	case err == nil:
+		s.hub.stats.relayed.Add(1)
+	case errors.Is(err, ErrUnknownPeer):
+		s.fail(s.hub.cfg.Now(), message.Errorf(message.CodeUnknownPeer, "peer %q is not in room %q", to, room))
+	default:
+		s.fail(s.hub.cfg.Now(), fmt.Errorf("deliver %s: %w", typ, err))
+	}
 }

@@ -23,20 +23,27 @@ type Member struct {
 // in the order of the changes, so a member never sees peer-left before the
 // matching peer-joined, nor a relayed frame from a peer after its peer-left.
 //
+// The Hub calls Rooms from connection handlers, which run on the WebSocket
+// engine's event loops, so no method may block: Join and Deliver report
+// their result through done, called exactly once, either before they return
+// (MemoryRooms) or later from another goroutine (a cluster implementation
+// waiting for its store). Calls of one peer take effect in the order they
+// were made: a peer's relayed frames never overtake its join.
+//
 // MemoryRooms is the single-node implementation; a cluster implementation
 // (Redis) can share rooms between nodes behind the same interface.
 type Rooms interface {
 	// Join adds m to room unless the room already holds limit members
 	// (ErrRoomFull). Atomically with the change it sends m the frame built
 	// by welcome from the members already in the room (in join order), and
-	// sends announce to each of them.
-	Join(room string, m Member, limit int, welcome func(others []message.Peer) []byte, announce []byte) error
-	// Leave removes member id from room and sends announce to the members
-	// that remain. It reports whether id was in the room.
-	Leave(room, id string, announce []byte) bool
-	// Deliver sends frame to member to of room if from is a member too;
-	// otherwise it returns ErrUnknownPeer.
-	Deliver(room, from, to string, frame []byte) error
+	// sends announce to each of them. Then it calls done.
+	Join(room string, m Member, limit int, welcome func(others []message.Peer) []byte, announce []byte, done func(error))
+	// Leave removes member id from room, if it is there, and sends
+	// announce to the members that remain.
+	Leave(room, id string, announce []byte)
+	// Deliver sends frame to member to of room if from is a member too,
+	// then calls done; otherwise done gets ErrUnknownPeer.
+	Deliver(room, from, to string, frame []byte, done func(error))
 }
 
 // Errors of Rooms methods.
@@ -53,6 +60,8 @@ const roomShards = 64
 // shards, each with its own lock, so joins in different rooms rarely
 // contend. Frames are sent with the shard's lock held; Peer.Send does not
 // block and does not call back, so this is safe and keeps delivery ordered.
+// Every result is known at once: done is called before Join or Deliver
+// returns, with no lock held.
 type MemoryRooms struct {
 	seed   maphash.Seed
 	shards [roomShards]roomShard
@@ -91,8 +100,12 @@ func (m *MemoryRooms) shard(name string) *roomShard {
 	return &m.shards[maphash.String(m.seed, name)%roomShards]
 }
 
-// Join implements Rooms.
-func (m *MemoryRooms) Join(name string, mem Member, limit int, welcome func([]message.Peer) []byte, announce []byte) error {
+// Join implements Rooms; it calls done before it returns.
+func (m *MemoryRooms) Join(name string, mem Member, limit int, welcome func([]message.Peer) []byte, announce []byte, done func(error)) {
+	done(m.join(name, mem, limit, welcome, announce))
+}
+
+func (m *MemoryRooms) join(name string, mem Member, limit int, welcome func([]message.Peer) []byte, announce []byte) error {
 	s := m.shard(name)
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -117,7 +130,10 @@ func (m *MemoryRooms) Join(name string, mem Member, limit int, welcome func([]me
 }
 
 // Leave implements Rooms.
-func (m *MemoryRooms) Leave(name, id string, announce []byte) bool {
+func (m *MemoryRooms) Leave(name, id string, announce []byte) { m.leave(name, id, announce) }
+
+// leave reports whether id was in the room.
+func (m *MemoryRooms) leave(name, id string, announce []byte) bool {
 	s := m.shard(name)
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -140,8 +156,12 @@ func (m *MemoryRooms) Leave(name, id string, announce []byte) bool {
 	return true
 }
 
-// Deliver implements Rooms.
-func (m *MemoryRooms) Deliver(name, from, to string, frame []byte) error {
+// Deliver implements Rooms; it calls done before it returns.
+func (m *MemoryRooms) Deliver(name, from, to string, frame []byte, done func(error)) {
+	done(m.deliver(name, from, to, frame))
+}
+
+func (m *MemoryRooms) deliver(name, from, to string, frame []byte) error {
 	s := m.shard(name)
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -10,6 +10,8 @@
 //	srv, err := socketio.New(socketio.Config{Adapter: cl.Adapter})
 //	rooms, err := cl.Rooms(redisadapter.RoomsOptions{}) // signaling across nodes
 //	sig, err := signaling.New(signaling.Config{Rooms: rooms})
+//	pj, err := cl.PeerJS(redisadapter.PeerJSOptions{}) // PeerJS ids across nodes
+//	pjs, err := peerjs.New(peerjs.Config{Cluster: pj})
 //	...
 //	http.HandleFunc("/readyz", func(w http.ResponseWriter, _ *http.Request) {
 //		if !cl.Ready() { w.WriteHeader(http.StatusServiceUnavailable) }
@@ -17,6 +19,7 @@
 //	...
 //	srv.Shutdown(ctx) // closes the namespaces' adapters
 //	sig.Shutdown(ctx)
+//	pjs.Shutdown(ctx)
 //	cl.Shutdown(ctx)  // flushes queued publications, stops the goroutines
 //	rdb.Close()
 //
@@ -38,7 +41,9 @@
 // publisher that drains a bounded queue in pipelines, so an Emit never waits
 // for Redis. Requests from other nodes that run application code (server-side
 // emit handlers, disconnect handlers) run on goroutines bounded by
-// Options.MaxConcurrentRequests. Shutdown stops them all.
+// Options.MaxConcurrentRequests. Cluster.Rooms adds a heartbeat and an
+// operation runner, Cluster.PeerJS an operation runner and a refresher.
+// Shutdown stops them all.
 //
 // # When Redis is down
 //
@@ -52,6 +57,10 @@
 // # Signaling
 //
 // Cluster.Rooms is a signaling.Rooms kept in Redis, so that WebRTC peers on
-// different nodes find each other; see Rooms. docs/scaleout.md states what
-// is shared, what is recovered and the measured failure timings.
+// different nodes find each other; see Rooms. Cluster.PeerJS is a
+// peerjs.Cluster: peer ids unique across nodes and frames routed to the node
+// that holds their destination; see PeerJS. Neither makes the WebSocket
+// event loop wait for Redis: their operations queue for a runner goroutine
+// each and complete through callbacks. docs/scaleout.md states what is
+// shared, what is recovered and the measured failure timings.
 package redisadapter

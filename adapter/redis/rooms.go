@@ -27,9 +27,13 @@ type RoomsOptions struct {
 	// HeartbeatInterval is how often a node renews its heartbeat and
 	// removes the members of dead nodes. Default 2s.
 	HeartbeatInterval time.Duration
-	// OpTimeout bounds each Redis round trip of Join, Leave and Deliver
-	// (they run on a connection's event loop). Default 2s.
+	// OpTimeout bounds each pipeline of queued Join, Leave and Deliver
+	// operations; when it passes they fail (the client gets an internal
+	// error). Default 2s.
 	OpTimeout time.Duration
+	// Queue bounds the operations waiting for Redis; beyond it joins and
+	// relays fail at once. Default 4096.
+	Queue int
 }
 
 // ErrUnavailable is returned by Rooms operations while Redis is unreachable.
@@ -49,13 +53,21 @@ var ErrUnavailable = errors.New("redisadapter: Redis unavailable")
 // Nodes renew a heartbeat key; each node regularly removes the members of
 // nodes whose heartbeat expired and announces their peer-left.
 //
-// While Redis is unreachable, joins and relays fail (the client gets an
-// internal error) and leaves are local only.
+// Join, Leave and Deliver never wait for Redis: they queue their script for
+// one runner goroutine, which sends waiting operations in pipelines and
+// completes them in order (the welcome of a join, then its callback), so a
+// slow Redis never stalls the WebSocket event loop that called them.
+//
+// While Redis is unreachable, joins fail (the client gets an internal
+// error), relays succeed only between two members on this node, and leaves
+// are local only (announced by a later heartbeat).
 type Rooms struct {
 	c       *Cluster
 	opts    RoomsOptions
 	channel string
 	prefix  string // of the Redis keys
+
+	q *opQueue[roomOp] // operations for the runner
 
 	mu    sync.Mutex
 	local map[string]map[string]*localMember // room → id → member on this node
@@ -84,9 +96,9 @@ const maxEarly = 256
 
 // Rooms returns the cluster's signaling rooms; use it as
 // signaling.Config.Rooms. It subscribes the signaling channel and starts the
-// node's heartbeat, both stopped by Shutdown.
+// node's heartbeat and the operation runner, all stopped by Shutdown.
 func (c *Cluster) Rooms(opts RoomsOptions) (*Rooms, error) {
-	if opts.NodeTTL < 0 || opts.HeartbeatInterval < 0 || opts.OpTimeout < 0 {
+	if opts.NodeTTL < 0 || opts.HeartbeatInterval < 0 || opts.OpTimeout < 0 || opts.Queue < 0 {
 		return nil, errors.New("redisadapter: negative value in RoomsOptions")
 	}
 	if opts.NodeTTL == 0 {
@@ -98,19 +110,28 @@ func (c *Cluster) Rooms(opts RoomsOptions) (*Rooms, error) {
 	if opts.OpTimeout == 0 {
 		opts.OpTimeout = 2 * time.Second
 	}
+	if opts.Queue == 0 {
+		opts.Queue = 4096
+	}
 	if opts.HeartbeatInterval >= opts.NodeTTL {
 		return nil, fmt.Errorf("redisadapter: HeartbeatInterval %v must be below NodeTTL %v", opts.HeartbeatInterval, opts.NodeTTL)
 	}
-	r := &Rooms{c: c, opts: opts, channel: c.opts.Key + "-signal#", prefix: c.opts.Key + "-signal:", local: map[string]map[string]*localMember{}}
+	r := &Rooms{c: c, opts: opts, channel: c.opts.Key + "-signal#", prefix: c.opts.Key + "-signal:",
+		local: map[string]map[string]*localMember{}, q: newOpQueue[roomOp](opts.Queue)}
 	subscribed, ok := c.addRoutes(map[string]route{r.channel: {handle: func(_ string, b []byte) { r.onEvent(b) }}})
 	if !ok {
 		return nil, ErrClosed
 	}
 	<-subscribed // bounded by RequestsTimeout
 	c.mu.Lock()
-	c.wg.Add(1)
+	if c.closed {
+		c.mu.Unlock()
+		return nil, ErrClosed
+	}
+	c.wg.Add(2)
 	c.mu.Unlock()
 	go r.heartbeat()
+	go r.run()
 	return r, nil
 }
 
@@ -172,15 +193,30 @@ redis.call('PUBLISH', ARGV[3], '{"seq":' .. seq .. ',' .. ARGV[4])
 return 1
 `)
 
-func (r *Rooms) opContext() (context.Context, context.CancelFunc) {
-	return context.WithTimeout(r.c.ctx, r.opts.OpTimeout)
+// roomOp is one queued Join ('j'), Leave ('l') or Deliver ('d').
+type roomOp struct {
+	kind     byte
+	room, id string // id: the member joining or leaving, or the sender
+	to       string
+	name     string
+	limit    int
+	lm       *localMember
+	welcome  func([]message.Peer) []byte
+	frame    []byte // announce, or the relayed frame
+	done     func(error)
 }
 
-// Join implements signaling.Rooms.
-func (r *Rooms) Join(room string, m signaling.Member, limit int, welcome func([]message.Peer) []byte, announce []byte) error {
-	if !r.c.Ready() {
-		return ErrUnavailable
-	}
+// push queues op for the runner. It reports false when Redis is down or
+// the queue is full.
+func (r *Rooms) push(op roomOp) bool {
+	return r.c.Ready() && r.q.push(op)
+}
+
+// Join implements signaling.Rooms. The member is registered locally at
+// once, so that room events published after its join are kept for it;
+// the Redis script runs on the runner goroutine, which then sends the
+// welcome and calls done.
+func (r *Rooms) Join(room string, m signaling.Member, limit int, welcome func([]message.Peer) []byte, announce []byte, done func(error)) {
 	lm := &localMember{peer: m.Peer, name: m.Name}
 	r.mu.Lock()
 	if r.local[room] == nil {
@@ -188,34 +224,36 @@ func (r *Rooms) Join(room string, m signaling.Member, limit int, welcome func([]
 	}
 	r.local[room][m.ID] = lm
 	r.mu.Unlock()
+	if !r.push(roomOp{kind: 'j', room: room, id: m.ID, name: m.Name, limit: limit, lm: lm, welcome: welcome, frame: announce, done: done}) {
+		r.forget(room, m.ID, lm)
+		done(ErrUnavailable)
+	}
+}
 
-	ctx, cancel := r.opContext()
-	defer cancel()
-	// The script also refreshes this node's heartbeat key, so that no
-	// other node reaps the new member before our next heartbeat.
-	res, err := joinScript.Run(ctx, r.c.rdb, []string{r.roomKey(room), r.seqKey(room), r.roomsKey(), r.nodeKey(r.c.uid)},
-		m.ID, r.c.uid+" "+m.Name, limit, r.channel, tail(room, m.ID, "", announce), room, r.opts.NodeTTL.Milliseconds()).Slice()
+// joined completes a join with the script's result.
+func (r *Rooms) joined(op *roomOp, res []any, err error) {
 	if err != nil {
-		r.forget(room, m.ID)
+		r.forget(op.room, op.id, op.lm)
 		if errors.Is(err, redis.Nil) {
-			return signaling.ErrRoomFull
+			op.done(signaling.ErrRoomFull)
+		} else {
+			op.done(fmt.Errorf("redisadapter: join: %w", err))
 		}
-		return fmt.Errorf("redisadapter: join: %w", err)
+		return
 	}
 	seq, _ := res[0].(int64)
 	others := parseMembers(res[1:])
-
 	r.mu.Lock()
-	defer r.mu.Unlock()
-	lm.joinSeq = seq
-	if m.Peer != nil {
-		_ = m.Peer.Send(welcome(others))
+	op.lm.joinSeq = seq
+	if op.lm.peer != nil {
+		_ = op.lm.peer.Send(op.welcome(others))
 	}
-	for _, ev := range lm.early {
-		r.deliverLocked(m.ID, lm, &ev)
+	for _, ev := range op.lm.early {
+		r.deliverLocked(op.id, op.lm, &ev)
 	}
-	lm.early = nil
-	return nil
+	op.lm.early = nil
+	r.mu.Unlock()
+	op.done(nil)
 }
 
 // parseMembers reads HGETALL's id, "seq node name" pairs in join order.
@@ -243,29 +281,29 @@ func parseMembers(kv []any) []message.Peer {
 	return out
 }
 
-func (r *Rooms) forget(room, id string) {
+// forget drops local member id of room, if it is lm (nil: whichever).
+func (r *Rooms) forget(room, id string, lm *localMember) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if cur, ok := r.local[room][id]; !ok || (lm != nil && cur != lm) {
+		return
+	}
 	delete(r.local[room], id)
 	if len(r.local[room]) == 0 {
 		delete(r.local, room)
 	}
 }
 
-// Leave implements signaling.Rooms.
-func (r *Rooms) Leave(room, id string, announce []byte) bool {
-	r.mu.Lock()
-	_, wasLocal := r.local[room][id]
-	r.mu.Unlock()
-	r.forget(room, id)
-	if !r.c.Ready() {
-		return wasLocal
-	}
-	return r.leave(room, id, announce) || wasLocal
+// Leave implements signaling.Rooms. The member stops receiving at once;
+// its removal from Redis is queued. While Redis is unreachable it is
+// local only, and a later heartbeat removes it from Redis and announces it.
+func (r *Rooms) Leave(room, id string, announce []byte) {
+	r.forget(room, id, nil)
+	r.push(roomOp{kind: 'l', room: room, id: id, frame: announce})
 }
 
 func (r *Rooms) leave(room, id string, announce []byte) bool {
-	ctx, cancel := r.opContext()
+	ctx, cancel := context.WithTimeout(r.c.ctx, r.opts.OpTimeout)
 	defer cancel()
 	n, err := leaveScript.Run(ctx, r.c.rdb, []string{r.roomKey(room), r.seqKey(room), r.roomsKey()},
 		id, r.channel, tail(room, id, "", announce), room).Int()
@@ -277,21 +315,105 @@ func (r *Rooms) leave(room, id string, announce []byte) bool {
 }
 
 // Deliver implements signaling.Rooms.
-func (r *Rooms) Deliver(room, from, to string, frame []byte) error {
-	if !r.c.Ready() {
-		return ErrUnavailable
+// While Redis is unreachable, a frame between two members on this node is
+// delivered directly; others fail with ErrUnavailable.
+func (r *Rooms) Deliver(room, from, to string, frame []byte, done func(error)) {
+	if r.push(roomOp{kind: 'd', room: room, id: from, to: to, frame: frame, done: done}) {
+		return
 	}
-	ctx, cancel := r.opContext()
+	if !r.c.Ready() && r.deliverLocal(room, from, to, frame) {
+		done(nil)
+		return
+	}
+	done(ErrUnavailable)
+}
+
+// deliverLocal sends frame to to if both to and from are joined members on
+// this node.
+func (r *Rooms) deliverLocal(room, from, to string, frame []byte) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	src, dst := r.local[room][from], r.local[room][to]
+	if src == nil || dst == nil || src.joinSeq == 0 || dst.joinSeq == 0 {
+		return false
+	}
+	if dst.peer != nil {
+		_ = dst.peer.Send(frame)
+	}
+	return true
+}
+
+// run is the runner goroutine: it sends the queued operations in order, as
+// many per pipeline as are waiting (up to maxBatch), and completes them in
+// order. Each runs within OpTimeout. Operations left at Shutdown fail with
+// ErrClosed.
+func (r *Rooms) run() {
+	defer r.c.wg.Done()
+	batch := make([]roomOp, 0, maxBatch)
+	for {
+		var ok bool
+		if batch, ok = r.q.next(batch, maxBatch, r.c.ctx.Done()); !ok {
+			for _, op := range r.q.close() {
+				if op.done != nil {
+					op.done(ErrClosed)
+				}
+			}
+			return
+		}
+		r.exec(batch)
+		clear(batch)
+		batch = batch[:0]
+	}
+}
+
+func (r *Rooms) exec(batch []roomOp) {
+	ctx, cancel := context.WithTimeout(r.c.ctx, r.opts.OpTimeout)
 	defer cancel()
-	n, err := deliverScript.Run(ctx, r.c.rdb, []string{r.roomKey(room), r.seqKey(room)},
-		from, to, r.channel, tail(room, "", to, frame)).Int()
-	if err != nil {
-		return fmt.Errorf("redisadapter: deliver: %w", err)
+	pipe := r.c.rdb.Pipeline()
+	cmds := make([]*redis.Cmd, len(batch))
+	for i, op := range batch {
+		switch op.kind {
+		case 'j':
+			// The script also refreshes this node's heartbeat key, so
+			// that no other node reaps the new member before our next
+			// heartbeat.
+			cmds[i] = joinScript.Eval(ctx, pipe, []string{r.roomKey(op.room), r.seqKey(op.room), r.roomsKey(), r.nodeKey(r.c.uid)},
+				op.id, r.c.uid+" "+op.name, op.limit, r.channel, tail(op.room, op.id, "", op.frame), op.room, r.opts.NodeTTL.Milliseconds())
+		case 'l':
+			cmds[i] = leaveScript.Eval(ctx, pipe, []string{r.roomKey(op.room), r.seqKey(op.room), r.roomsKey()},
+				op.id, r.channel, tail(op.room, op.id, "", op.frame), op.room)
+		case 'd':
+			cmds[i] = deliverScript.Eval(ctx, pipe, []string{r.roomKey(op.room), r.seqKey(op.room)},
+				op.id, op.to, r.channel, tail(op.room, "", op.to, op.frame))
+		}
 	}
-	if n == 0 {
-		return signaling.ErrUnknownPeer
+	_, execErr := pipe.Exec(ctx)
+	if execErr != nil && !errors.Is(execErr, redis.Nil) {
+		r.c.log.Debug("redisadapter: signaling operations failed", "ops", len(batch), "err", execErr)
 	}
-	return nil
+	for i := range batch {
+		op := &batch[i]
+		cmd := cmdResult(cmds[i], execErr)
+		switch op.kind {
+		case 'j':
+			res, err := cmd.Slice()
+			r.joined(op, res, err)
+		case 'l':
+			if err := cmd.Err(); err != nil {
+				r.c.log.Debug("redisadapter: signaling leave failed", "room", op.room, "err", err)
+			}
+		case 'd':
+			n, err := cmd.Int()
+			switch {
+			case err != nil:
+				op.done(fmt.Errorf("redisadapter: deliver: %w", err))
+			case n == 0:
+				op.done(signaling.ErrUnknownPeer)
+			default:
+				op.done(nil)
+			}
+		}
+	}
 }
 
 // onEvent delivers a published change or frame to this node's members.
@@ -433,4 +555,14 @@ func (r *Rooms) reap(ctx context.Context) {
 			}
 		}
 	}
+}
+
+// cmdResult is cmd, or, when the pipeline failed before cmd got an answer
+// (go-redis leaves such a command without value or error), cmd with the
+// pipeline's error.
+func cmdResult(cmd *redis.Cmd, execErr error) *redis.Cmd {
+	if cmd.Err() == nil && cmd.Val() == nil && execErr != nil && !errors.Is(execErr, redis.Nil) {
+		cmd.SetErr(execErr)
+	}
+	return cmd
 }

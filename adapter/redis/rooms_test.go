@@ -188,13 +188,13 @@ func TestSignalingJoinBeforeHeartbeat(t *testing.T) {
 	})
 	p1 := &peer{}
 	welcome := func([]message.Peer) []byte { return []byte(`{"type":"joined"}`) }
-	if err := ra.Join("r", signaling.Member{ID: "P1", Name: "one", Peer: p1}, 0, welcome, []byte(`{"type":"peer-joined","id":"P1"}`)); err != nil {
+	if err := joinWait(ra, "r", signaling.Member{ID: "P1", Name: "one", Peer: p1}, welcome, []byte(`{"type":"peer-joined","id":"P1"}`)); err != nil {
 		t.Fatal(err)
 	}
 	// Redis loses node A's key and membership (as after a restart).
 	nodes[0].rdb.Del(ctx, ra.nodeKey(nodes[0].cl.uid), ra.roomKey("r"))
 	p2 := &peer{}
-	if err := ra.Join("r", signaling.Member{ID: "P2", Name: "two", Peer: p2}, 0, welcome, []byte(`{"type":"peer-joined","id":"P2"}`)); err != nil {
+	if err := joinWait(ra, "r", signaling.Member{ID: "P2", Name: "two", Peer: p2}, welcome, []byte(`{"type":"peer-joined","id":"P2"}`)); err != nil {
 		t.Fatal(err)
 	}
 	rb.reap(ctx)
@@ -211,10 +211,17 @@ func TestSignalingJoinBeforeHeartbeat(t *testing.T) {
 
 	// P2 leaves while Redis is unreachable (only the local part happens):
 	// the next heartbeat removes it from Redis and announces it.
-	ra.forget("r", "P2")
+	ra.forget("r", "P2", nil)
 	ra.beat()
 	if nodes[0].rdb.HExists(ctx, ra.roomKey("r"), "P2").Val() {
 		t.Fatal("a member that left while Redis was down stays in Redis")
 	}
 	p1.wait(t, "peer-left", func(m map[string]any) bool { return m["id"] == "P2" })
+}
+
+// joinWait joins and waits for the result.
+func joinWait(r *Rooms, room string, m signaling.Member, welcome func([]message.Peer) []byte, announce []byte) error {
+	ch := make(chan error, 1)
+	r.Join(room, m, 0, welcome, announce, func(err error) { ch <- err })
+	return <-ch
 }

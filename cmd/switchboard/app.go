@@ -73,10 +73,11 @@ func newApp(cfg *config, log *slog.Logger) (*app, error) {
 		return nil, err
 	}
 
-	// With --redis-url, Socket.IO rooms and broadcasts and the signaling
-	// rooms are shared with the other nodes through Redis.
+	// With --redis-url, Socket.IO rooms and broadcasts, the signaling
+	// rooms and PeerJS ids are shared with the other nodes through Redis.
 	sioCfg := socketio.Config{Recovery: &socketio.RecoveryConfig{}, Logger: log}
 	sigCfg := signaling.Config{Logger: log}
+	pjsCfg := peerjs.Config{Logger: log}
 	if cfg.redisURL != "" {
 		opts, err := redis.ParseURL(cfg.redisURL)
 		if err != nil {
@@ -88,6 +89,9 @@ func newApp(cfg *config, log *slog.Logger) (*app, error) {
 		}
 		sioCfg.Adapter = a.cluster.Adapter
 		if sigCfg.Rooms, err = a.cluster.Rooms(redisadapter.RoomsOptions{}); err != nil {
+			return nil, fmt.Errorf("--redis-url: %w", err)
+		}
+		if pjsCfg.Cluster, err = a.cluster.PeerJS(redisadapter.PeerJSOptions{}); err != nil {
 			return nil, fmt.Errorf("--redis-url: %w", err)
 		}
 	}
@@ -134,7 +138,6 @@ func newApp(cfg *config, log *slog.Logger) (*app, error) {
 	if a.sig, err = signaling.New(sigCfg); err != nil {
 		return nil, err
 	}
-	pjsCfg := peerjs.Config{Logger: log}
 	if a.auth != nil {
 		pjsCfg.Auth = peerjs.JWTAuth(a.auth)
 	}

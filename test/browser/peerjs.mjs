@@ -1,4 +1,4 @@
-// peerjs.mjs BASE_URL — the unchanged npm peerjs client bundle (1.5.x) in
+// peerjs.mjs BASE_URL [BASE_URL_B] — the unchanged npm peerjs client bundle (1.5.x) in
 // two Chromium pages against Switchboard's /peerjs endpoint, over
 // 127.0.0.0/8 only (pages/loopback.js):
 //   open, a data connection with messages both ways, a media call with the
@@ -6,11 +6,15 @@
 //   peer-unavailable for an id nobody holds (EXPIRE), and the call closing
 //   when the other page goes away (Switchboard sends LEAVE; the stock
 //   server does not).
+// With a second BASE_URL (another node of a cluster), pages B and C use it:
+// the call, the data, the taken id and the LEAVE all cross nodes.
 // Prints "ok <case>" lines and "PASS peerjs", or "FAIL ...".
 import { launch, newPage, run, waitFor } from './browser.mjs';
 
 const base = process.argv[2];
+const baseB = process.argv[3] || base;
 const port = Number(new URL(base).port);
+const portB = Number(new URL(baseB).port);
 const suffix = Math.random().toString(36).slice(2, 8);
 const idA = `alice-${suffix}`;
 const idB = `bob-${suffix}`;
@@ -67,9 +71,9 @@ async function state(page) {
 run('peerjs', 150_000, async () => {
   await launch();
   const a = await newPage(`${base}/pages/peerjs.html`, 'A');
-  const b = await newPage(`${base}/pages/peerjs.html`, 'B');
+  const b = await newPage(`${baseB}/pages/peerjs.html`, 'B');
   await a.evaluate(setup, { id: idA, port });
-  await b.evaluate(setup, { id: idB, port });
+  await b.evaluate(setup, { id: idB, port: portB });
   console.log('ok open');
 
   // Media: A calls B, B answers with its own camera.
@@ -90,8 +94,8 @@ run('peerjs', 150_000, async () => {
   console.log('ok data-both-ways');
 
   // A taken id is refused with unavailable-id.
-  const c = await newPage(`${base}/pages/peerjs.html`, 'C');
-  const err = await c.evaluate(setup, { id: idA, port }).then(() => 'opened', (e) => e.message);
+  const c = await newPage(`${baseB}/pages/peerjs.html`, 'C');
+  const err = await c.evaluate(setup, { id: idA, port: portB }).then(() => 'opened', (e) => e.message);
   if (!String(err).includes('unavailable-id')) throw new Error(`taken id: ${err}`);
   console.log('ok unavailable-id');
   await c.close();

@@ -1,4 +1,4 @@
-// signal.mjs BASE_URL pair|mesh — WebRTC through Switchboard's /signal in
+// signal.mjs BASE_URL pair|mesh [BASE_URL_B] — WebRTC through Switchboard's /signal in
 // Chromium. Pages come from BASE_URL/pages/signal.html; each joins a room,
 // and the client in the page connects to every peer (the newer one offers)
 // with an RTCDataChannel and the fake camera, over 127.0.0.0/8 only.
@@ -6,16 +6,20 @@
 //         page is the offerer; leave → peer-left; rejoin; closing a page →
 //         peer-left.
 //   mesh: four pages; all 12 directed links carry data and video.
+// With a second BASE_URL (another node of a cluster), pages alternate
+// between the two: in pair, A is on the first and B on the second.
 // Prints "ok <case>" lines and "PASS signal-<scenario>", or "FAIL ...".
 import { launch, newPage, run, waitFor } from './browser.mjs';
 
-const [base, scenario] = process.argv.slice(2);
-const wsURL = base.replace(/^http/, 'ws') + '/signal';
+const [base, scenario, baseB] = process.argv.slice(2);
+const bases = baseB ? [base, baseB] : [base];
+let joined = 0;
 
 async function join(label, room) {
-  const page = await newPage(`${base}/pages/signal.html`, label);
+  const b = bases[joined++ % bases.length];
+  const page = await newPage(`${b}/pages/signal.html`, label);
   await page.waitForFunction(() => window.clientReady === true);
-  await page.evaluate(async (a) => { window.st = await window.signalClient.start(a); }, { url: wsURL, room, name: label });
+  await page.evaluate(async (a) => { window.st = await window.signalClient.start(a); }, { url: b.replace(/^http/, 'ws') + '/signal', room, name: label });
   return page;
 }
 

@@ -23,6 +23,7 @@ import (
 	"github.com/switchboard/switchboard/internal/leakcheck"
 	"github.com/switchboard/switchboard/internal/sioservice"
 	"github.com/switchboard/switchboard/internal/testutil"
+	"github.com/switchboard/switchboard/peerjs"
 	"github.com/switchboard/switchboard/signaling"
 	"github.com/switchboard/switchboard/socketio"
 )
@@ -73,6 +74,13 @@ func startGoNode(t *testing.T, redisAddr string) *goNode {
 	return n
 }
 
+// The signaling heartbeat of the test nodes: a killed node's peers leave
+// within nodeTTL + heartbeat.
+const (
+	nodeTTL   = 3 * time.Second
+	heartbeat = 250 * time.Millisecond
+)
+
 // apiKey is the bearer key of the nodes' POST /api/publish.
 const apiKey = "cluster-test-key"
 
@@ -96,15 +104,31 @@ func serveNode(redisAddr string, opts redisadapter.Options) (n *goNode, stop fun
 	mux := http.NewServeMux()
 	mux.Handle("/socket.io/", eio)
 	mux.Handle("/api/publish", sioservice.PublishHandler(sio.Of("/"), apiKey, opts.Logger))
-	rooms, err := cl.Rooms(redisadapter.RoomsOptions{NodeTTL: 3 * time.Second, HeartbeatInterval: 250 * time.Millisecond})
+	rooms, err := cl.Rooms(redisadapter.RoomsOptions{NodeTTL: nodeTTL, HeartbeatInterval: heartbeat})
 	if err != nil {
 		return nil, nil, err
 	}
-	sig, err := signaling.New(signaling.Config{Rooms: rooms, STUNURLs: []string{}, Logger: opts.Logger})
+	sig, err := signaling.New(signaling.Config{Rooms: rooms, Logger: opts.Logger}) // STUN: the default entry, as the browser tests expect
 	if err != nil {
 		return nil, nil, err
 	}
 	mux.Handle("/signal", sig)
+	pjc, err := cl.PeerJS(redisadapter.PeerJSOptions{IDTTL: 3 * time.Second, RefreshInterval: 250 * time.Millisecond})
+	if err != nil {
+		return nil, nil, err
+	}
+	pjs, err := peerjs.New(peerjs.Config{Cluster: pjc, LeaveGrace: 300 * time.Millisecond, Logger: opts.Logger})
+	if err != nil {
+		return nil, nil, err
+	}
+	mux.Handle("/peerjs", pjs)
+	mux.Handle("/peerjs/", pjs)
+	// The browser tests' pages and the peerjs client bundle, as
+	// test/browser serves them (the working directory is test/cluster).
+	mux.Handle("/pages/", http.StripPrefix("/pages/", http.FileServer(http.Dir(filepath.Join("..", "browser", "pages")))))
+	mux.HandleFunc("/vendor/peerjs.min.js", func(w http.ResponseWriter, r *http.Request) {
+		http.ServeFile(w, r, filepath.Join("..", "node", "node_modules", "peerjs", "dist", "peerjs.min.js"))
+	})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, nil, err
@@ -118,6 +142,7 @@ func serveNode(redisAddr string, opts redisadapter.Options) (n *goNode, stop fun
 		sio.Shutdown(ctx)
 		eio.Shutdown(ctx)
 		sig.Shutdown(ctx)
+		pjs.Shutdown(ctx)
 		hs.Shutdown(ctx)
 		<-done
 		cl.Shutdown(ctx)
