@@ -57,6 +57,7 @@ type Conn struct {
 	huffOnly    bool // peer limited our window below 2^15: no back-references
 	subprotocol string
 	remote      netip.AddrPort
+	adm         *admission // Config.Admit's release; nil if none
 
 	rd reader // only the reading goroutine
 
@@ -372,6 +373,7 @@ func (c *Conn) closeReasonLocked(readErr error) error {
 // finish marks c closed, frees its buffers and calls OnClose. Only the
 // reader calls it, once.
 func (c *Conn) finish(readErr error) {
+	c.adm.release()
 	c.mu.Lock()
 	if c.st&stClosed != 0 {
 		c.mu.Unlock()

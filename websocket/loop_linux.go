@@ -264,6 +264,7 @@ func (l *loop) register(c *Conn) bool {
 	ev := syscall.EpollEvent{Events: syscall.EPOLLIN | syscall.EPOLLRDHUP, Fd: int32(c.fd)}
 	if err := syscall.EpollCtl(l.epfd, syscall.EPOLL_CTL_ADD, c.fd, &ev); err != nil {
 		syscall.Close(c.fd)
+		c.adm.release()
 		if c.phase == phaseWS {
 			l.s.live.Add(-1)
 		}
@@ -503,13 +504,16 @@ func (l *loop) handoff(c *Conn) {
 		c.timer = nil
 	}
 	c.mu.Unlock()
+	adm := c.adm // net/http's to release from here on
+	c.adm = nil
 	f := os.NewFile(uintptr(c.fd), "")
 	nc, err := net.FileConn(f)
 	_ = f.Close()
 	if err != nil {
+		adm.release()
 		return
 	}
-	hs.cl.deliver(&prefixConn{Conn: nc, pre: pre})
+	l.s.handOver(hs.cl, &prefixConn{Conn: nc, pre: pre}, adm)
 }
 
 func (l *loop) unregister(c *Conn) {

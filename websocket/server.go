@@ -33,10 +33,13 @@ type Server struct {
 	done    chan struct{}
 	live    atomic.Int64 // open connections
 
+	refusing atomic.Int32 // refused connections being answered (admit.go)
+
 	mu        sync.Mutex
 	gconns    map[*Conn]struct{} // goroutine-driven connections
 	listeners map[net.Listener]struct{}
 	httpSrvs  []*http.Server
+	adms      map[net.Conn]*admission // connections handed to net/http (admit.go)
 }
 
 // NewServer validates cfg and returns a Server. It starts nothing.
@@ -52,6 +55,7 @@ func NewServer(cfg Config) (*Server, error) {
 		done:      make(chan struct{}),
 		gconns:    map[*Conn]struct{}{},
 		listeners: map[net.Listener]struct{}{},
+		adms:      map[net.Conn]*admission{},
 	}
 	return s, nil
 }
@@ -133,6 +137,7 @@ func (s *Server) Upgrade(w http.ResponseWriter, r *http.Request, h Handler) (*Co
 		lw.upgraded = lw.c
 		return lw.c, nil
 	}
+	adm := claimAdmission(r)
 	nc, brw, err := http.NewResponseController(w).Hijack()
 	if err != nil {
 		http.Error(w, "websocket: cannot take over the connection", http.StatusInternalServerError)
@@ -145,6 +150,7 @@ func (s *Server) Upgrade(w http.ResponseWriter, r *http.Request, h Handler) (*Co
 	}
 	c := s.newConn()
 	c.remote = addrPort(nc.RemoteAddr())
+	c.adm = adm
 	setup(c)
 	s.attach(c, nc, pre)
 	return c, nil
@@ -198,6 +204,11 @@ func (s *Server) Serve(ln net.Listener, h http.Handler) error {
 		IdleTimeout:       s.cfg.HTTPIdleTimeout,
 		ErrorLog:          slogErrorLog(s.cfg.Logger),
 	}
+	if s.cfg.Admit != nil {
+		hs.ConnState = s.connState
+		hs.ConnContext = s.connContext
+		cl.dropped = s.connDropped
+	}
 	s.mu.Lock()
 	s.listeners[ln] = struct{}{}
 	s.httpSrvs = append(s.httpSrvs, hs)
@@ -229,19 +240,24 @@ func (s *Server) Serve(ln net.Listener, h http.Handler) error {
 			return err
 		}
 		backoff = 0
+		adm, ok := s.admit(nc)
+		if !ok {
+			continue
+		}
 		if tc, ok := nc.(*net.TCPConn); ok && len(s.loops) > 0 {
 			remote := addrPort(tc.RemoteAddr())
 			fd, err := takeFD(tc)
 			if err != nil {
-				cl.deliver(nc)
+				s.handOver(cl, nc, adm)
 				continue
 			}
 			c := s.newConn()
 			c.remote = remote
+			c.adm = adm
 			s.pickLoop().adoptHTTP(c, fd, h, cl)
 			continue
 		}
-		cl.deliver(nc)
+		s.handOver(cl, nc, adm)
 	}
 }
 
@@ -263,7 +279,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	s.mu.Unlock()
 	for _, hs := range srvs {
-		_ = hs.Shutdown(ctx)
+		if hs.Shutdown(ctx) != nil {
+			_ = hs.Close() // ctx is done: drop what is left, new connections included
+		}
 	}
 	for _, l := range s.loops {
 		l.closeAll(StatusGoingAway, "server shutting down")
