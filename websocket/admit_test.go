@@ -236,3 +236,34 @@ func TestAdmitRefusesWith429(t *testing.T) {
 		}
 	}
 }
+
+func TestStatsCount(t *testing.T) {
+	srv, addr := startServe(t, websocket.Config{MaxMessageSize: 1000})
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	cc, _, err := websocket.Dial(ctx, "ws://"+addr+"/echo", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range []string{"hello", "", "abc"} {
+		if err := cc.Write(ctx, websocket.TextMessage, []byte(m)); err != nil {
+			t.Fatal(err)
+		}
+		if _, _, err := cc.Read(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st := srv.Stats()
+	if st.Open != 1 || st.MessagesIn != 3 || st.BytesIn != 8 || st.MessagesOut != 3 || st.BytesOut != 8 || st.TooLarge != 0 {
+		t.Fatalf("after three echoes: %+v", st)
+	}
+	if err := cc.Write(ctx, websocket.BinaryMessage, make([]byte, 1001)); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := cc.Read(ctx); err == nil {
+		t.Fatal("oversize message not refused")
+	}
+	if st := srv.Stats(); st.TooLarge != 1 || st.MessagesIn != 3 {
+		t.Fatalf("after an oversize message: %+v", st)
+	}
+}

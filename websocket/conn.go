@@ -58,6 +58,7 @@ type Conn struct {
 	subprotocol string
 	remote      netip.AddrPort
 	adm         *admission // Config.Admit's release; nil if none
+	ctr         *counters  // the Server's counter shard; nil for clients
 
 	rd reader // only the reading goroutine
 
@@ -153,6 +154,7 @@ func (c *Conn) WriteMessage(typ MessageType, data []byte) error {
 	} else {
 		c.appendFrameLocked(frame.Opcode(typ), false, data)
 	}
+	c.ctr.out(len(data))
 	return c.queuedLocked(prev)
 }
 
@@ -171,6 +173,7 @@ func (c *Conn) WritePrepared(pm *PreparedMessage) error {
 		f := pm.frame(c)
 		c.out = append(c.growOutLocked(len(f)), f...)
 	}
+	c.ctr.out(len(pm.data))
 	return c.queuedLocked(prev)
 }
 
@@ -234,6 +237,7 @@ func (c *Conn) queuedLocked(prev int) error {
 	if prev > 0 && len(c.out)-c.outOff > c.cfg.WriteBufferLimit {
 		c.abortLocked(ErrSlowConsumer)
 		c.mu.Unlock()
+		c.ctr.slowConsumer()
 		return ErrSlowConsumer
 	}
 	c.scheduleLocked()

@@ -40,6 +40,9 @@ type Server struct {
 	listeners map[net.Listener]struct{}
 	httpSrvs  []*http.Server
 	adms      map[net.Conn]*admission // connections handed to net/http (admit.go)
+
+	ctrs    []counters // stats.go
+	nextCtr atomic.Uint32
 }
 
 // NewServer validates cfg and returns a Server. It starts nothing.
@@ -57,6 +60,7 @@ func NewServer(cfg Config) (*Server, error) {
 		listeners: map[net.Listener]struct{}{},
 		adms:      map[net.Conn]*admission{},
 	}
+	s.ctrs = make([]counters, s.cfg.Loops+1)
 	return s, nil
 }
 
@@ -157,7 +161,7 @@ func (s *Server) Upgrade(w http.ResponseWriter, r *http.Request, h Handler) (*Co
 }
 
 func (s *Server) newConn() *Conn {
-	return &Conn{cfg: &s.cfg, fd: -1}
+	return &Conn{cfg: &s.cfg, fd: -1, ctr: &s.ctrs[int(s.nextCtr.Add(1))%len(s.ctrs)]}
 }
 
 func addrPort(a net.Addr) netip.AddrPort {
