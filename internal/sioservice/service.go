@@ -27,6 +27,8 @@ type Config struct {
 	// maxHttpBufferSize), WebSocket and Logger filled in. Tests shorten the
 	// heartbeat through it.
 	Engine engineio.Config
+	// Limits bound each connection's events and rooms.
+	Limits Limits
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
 }
@@ -53,7 +55,7 @@ func New(cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	Install(sio.Of("/"))
+	InstallWithLimits(sio.Of("/"), cfg.Limits)
 	ec := cfg.Engine
 	ec.Handler = sio.EngineHandler()
 	if ec.MaxPayload == 0 {

@@ -12,8 +12,9 @@
 //     200 delivered, 401 bad or missing key (always, when no key is
 //     configured), 400 malformed body.
 //
-// Invalid requests are acked {"ok":false,"error":"..."}. data is passed on
-// byte for byte.
+// Invalid requests are acked {"ok":false,"error":"..."}, and so are requests
+// over the Limits of InstallWithLimits ("rate_limited", "too_many_rooms",
+// "room_full"). data is passed on byte for byte.
 package sioservice
 
 import (
@@ -41,10 +42,21 @@ const MaxBody = 1_000_000
 // countTimeout bounds the cluster-wide member count of a join ack.
 const countTimeout = 5 * time.Second
 
-// Install registers the join, leave and publish events on nsp.
-func Install(nsp *socketio.Namespace) {
-	nsp.On("join", func(ctx context.Context, s *socketio.Socket, args socketio.Args) (any, error) {
+// Install registers the join, leave and publish events on nsp, with no
+// limits.
+func Install(nsp *socketio.Namespace) { InstallWithLimits(nsp, Limits{}) }
+
+// InstallWithLimits registers the join, leave and publish events on nsp
+// under lim, and returns a function that reads the limits' counters.
+func InstallWithLimits(nsp *socketio.Namespace, lim Limits) (stats func() Stats) {
+	l := newLimiter(lim, nsp)
+	on := func(event string, h socketio.EventHandler) { nsp.On(event, l.wrap(h)) }
+	on("join", func(ctx context.Context, s *socketio.Socket, args socketio.Args) (any, error) {
 		room, err := roomArg(args)
+		if err != nil {
+			return failure(err), nil
+		}
+		member, err := l.checkRooms(s, room)
 		if err != nil {
 			return failure(err), nil
 		}
@@ -55,9 +67,13 @@ func Install(nsp *socketio.Namespace) {
 		if err != nil {
 			return failure(err), nil
 		}
+		if !member && l.overSize(members) {
+			s.Leave(room)
+			return failure(errRoomFull), nil
+		}
 		return joinAck{OK: true, Room: room, Members: members}, nil
 	})
-	nsp.On("leave", func(ctx context.Context, s *socketio.Socket, args socketio.Args) (any, error) {
+	on("leave", func(ctx context.Context, s *socketio.Socket, args socketio.Args) (any, error) {
 		room, err := roomArg(args)
 		if err != nil {
 			return failure(err), nil
@@ -65,7 +81,7 @@ func Install(nsp *socketio.Namespace) {
 		s.Leave(room)
 		return roomAck{OK: true, Room: room}, nil
 	})
-	nsp.On("publish", func(ctx context.Context, s *socketio.Socket, args socketio.Args) (any, error) {
+	on("publish", func(ctx context.Context, s *socketio.Socket, args socketio.Args) (any, error) {
 		var req request
 		if err := json.Unmarshal(args.Raw(0), &req); err != nil {
 			return failure(errors.New("publish wants {room, event, data}")), nil
@@ -82,6 +98,7 @@ func Install(nsp *socketio.Namespace) {
 		}
 		return map[string]any{"ok": true}, nil
 	})
+	return l.stats
 }
 
 // Acks in the field order of CONTRACT.md.
