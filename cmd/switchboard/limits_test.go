@@ -140,6 +140,7 @@ func TestConnectionsPerAddress(t *testing.T) {
 		`switchboard_limit_hits_total{limit="sio_message_rate"}`:            "0",
 		`switchboard_websocket_slow_consumer_disconnects_total`:             "0",
 		`switchboard_signaling_rooms`:                                       "0",
+		`switchboard_sio_broadcast_deliveries_total`:                        "0",
 	} {
 		if got := metric(page, series); got != want {
 			t.Errorf("%s = %q, want %q", series, got, want)

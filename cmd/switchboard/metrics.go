@@ -61,6 +61,8 @@ func (a *app) metricsHandler() http.Handler {
 		labeled("messages_sent_total", "Data messages sent (queued), by transport.", l, func() float64 { _, _, v, _ := t.stats(); return float64(v) })
 		labeled("sent_bytes_total", "Payload bytes of the data messages sent, by transport.", l, func() float64 { _, _, _, v := t.stats(); return float64(v) })
 	}
+	counter("sio_broadcasts_total", "Socket.IO packets broadcast to this node's sockets.", func() float64 { return float64(a.sio.Stats().Broadcasts) })
+	counter("sio_broadcast_deliveries_total", "Sockets reached by Socket.IO broadcasts (fan-out).", func() float64 { return float64(a.sio.Stats().Deliveries) })
 	counter("signaling_relayed_total", "Signaling offers, answers and candidates relayed.", func() float64 { return float64(a.sig.Hub().Stats().Relayed) })
 	counter("websocket_slow_consumer_disconnects_total", "WebSocket connections dropped for not reading (write buffer limit).", func() float64 { return float64(a.ws.Stats().SlowConsumers) })
 	counter("engineio_slow_consumer_disconnects_total", "Engine.IO sessions closed for not collecting their packets (WebSocket ones are also in websocket_slow_consumer_disconnects_total).", func() float64 { return float64(a.eio.Stats().SlowConsumers) })
