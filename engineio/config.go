@@ -79,6 +79,15 @@ type Config struct {
 	// responses and the answer to preflight requests. Default: none sent.
 	CORS CORS
 
+	// CheckOrigin, when set, is the browser Origin policy of every request,
+	// polling or WebSocket, first of a session or not: a request it refuses
+	// is answered 403 with {"code":4,"message":"origin not allowed"} (a
+	// preflight included), and it replaces the CORS policy as the origin
+	// check of the Server's own WebSocket server. Typically true for
+	// requests without an Origin header. Default: nil, no check beyond
+	// CORS.
+	CheckOrigin func(r *http.Request) bool
+
 	// AllowRequest, when set, is called with every handshake request (the
 	// first request of a session, polling or WebSocket). A non-nil error
 	// refuses it: HTTP 403 with {"code":4,"message":err.Error()}.

@@ -70,6 +70,9 @@ func (srv *Server) cors(w http.ResponseWriter, r *http.Request) bool {
 // WebSocket server: origins the CORS policy allows, or same-origin requests
 // (no Origin header, or its host equal to the request's).
 func (srv *Server) checkOrigin(r *http.Request) bool {
+	if srv.cfg.CheckOrigin != nil {
+		return srv.cfg.CheckOrigin(r)
+	}
 	origin := r.Header.Get("Origin")
 	if origin == "" || srv.cfg.CORS.allowedOrigin(origin) != "" {
 		return true

@@ -153,6 +153,9 @@ func (s *Socket) serveData(w http.ResponseWriter, r *http.Request) {
 		if s.closePending.Load() {
 			break // the rest would be dropped anyway
 		}
+		if p.Type == packet.Message {
+			s.srv.stats.polling.in(len(p.Data))
+		}
 		s.onPacket(p)
 	}
 	h := w.Header()
@@ -165,6 +168,7 @@ func (s *Socket) serveData(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Socket) tooLarge(w http.ResponseWriter) {
+	s.srv.stats.tooLarge.Add(1)
 	s.closeWith(ReasonTransportError, ErrPayloadTooLarge, false)
 	w.Header().Set("Connection", "close") // the rest of the body is not read
 	w.WriteHeader(http.StatusRequestEntityTooLarge)

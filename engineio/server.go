@@ -36,6 +36,8 @@ type Server struct {
 	closing  bool
 	stopped  bool // no timer callback may start
 	running  int  // timer callbacks in progress
+
+	stats stats // stats.go
 }
 
 // New validates cfg and returns a Server. It starts nothing.
@@ -73,6 +75,12 @@ func (srv *Server) Len() int {
 // {"code":N,"message":"..."} (see ErrorCode).
 func (srv *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	arrived := time.Now()
+	if srv.cfg.CheckOrigin != nil && !srv.cfg.CheckOrigin(r) {
+		srv.stats.originRefused.Add(1)
+		srv.log.Debug("engineio: origin not allowed", "origin", r.Header.Get("Origin"), "remote", r.RemoteAddr)
+		writeRequestError(w, reqErr(CodeForbidden, "origin not allowed"))
+		return
+	}
 	if srv.cors(w, r) {
 		return
 	}

@@ -199,14 +199,19 @@ func (s *Socket) sendLocked(m *Message) error {
 	if s.transport == WebSocket {
 		err := s.ws.send(m)
 		if err != nil {
+			s.srv.stats.countSendError(err)
 			s.closeLocked(ReasonTransportError, err, false)
+			return err
 		}
-		return err
+		s.srv.stats.websocket.out(m)
+		return nil
 	}
 	if s.queued+m.size() > s.srv.cfg.WriteQueueLimit {
+		s.srv.stats.countSendError(ErrSlowConsumer)
 		s.closeLocked(ReasonTransportError, ErrSlowConsumer, false)
 		return ErrSlowConsumer
 	}
+	s.srv.stats.polling.out(m)
 	s.queue = append(s.queue, m)
 	s.queued += m.size()
 	if s.poll != nil {

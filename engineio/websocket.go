@@ -111,6 +111,7 @@ func (t *wsTransport) OnMessage(c *websocket.Conn, typ websocket.MessageType, da
 			s.probeFailed(t)
 			return
 		}
+		t.srv.stats.tooLarge.Add(1)
 		s.closeWith(ReasonTransportError, ErrPayloadTooLarge, false)
 		return
 	}
@@ -133,6 +134,9 @@ func (t *wsTransport) OnMessage(c *websocket.Conn, typ websocket.MessageType, da
 		// upgrade completes.
 		s.onProbePacket(t, p)
 		return
+	}
+	if p.Type == packet.Message {
+		t.srv.stats.websocket.in(len(p.Data))
 	}
 	s.onPacket(p)
 }

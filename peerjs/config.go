@@ -3,6 +3,7 @@ package peerjs
 import (
 	"errors"
 	"log/slog"
+	"net/http"
 	"strings"
 	"time"
 
@@ -63,6 +64,9 @@ type Config struct {
 	// that accepts every origin, as the stock server does (PeerJS pages are
 	// often served from another origin; the id's token is the credential).
 	WebSocket *websocket.Server
+	// CheckOrigin decides which browser origins may connect; used only for
+	// the default WebSocket server. Default: every origin.
+	CheckOrigin func(r *http.Request) bool
 	// Logger. Default slog.Default().
 	Logger *slog.Logger
 	// Now is the clock. Default time.Now.
@@ -70,6 +74,9 @@ type Config struct {
 }
 
 func (c Config) withDefaults() (Config, error) {
+	if c.CheckOrigin == nil {
+		c.CheckOrigin = func(*http.Request) bool { return true }
+	}
 	switch {
 	case c.ConcurrentLimit < 0, c.AliveTimeout < 0, c.ExpireTimeout < 0, c.MaxQueued < 0,
 		c.LeaveGrace < 0, c.MaxMessageSize < 0, c.MessageRate < 0, c.MessageBurst < 0:

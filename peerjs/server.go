@@ -56,7 +56,7 @@ func New(cfg Config) (*Server, error) {
 	if s.ws == nil {
 		s.ws, err = websocket.NewServer(websocket.Config{
 			MaxMessageSize: max(1<<20, 2*int64(cfg.MaxMessageSize)),
-			CheckOrigin:    func(*http.Request) bool { return true },
+			CheckOrigin:    cfg.CheckOrigin,
 			Logger:         cfg.Logger,
 		})
 		if err != nil {

@@ -217,9 +217,12 @@ func (a *MemoryAdapter) Broadcast(_ context.Context, p *packet.Packet, opts Broa
 func (a *MemoryAdapter) BroadcastLocal(p *packet.Packet, opts BroadcastOptions) {
 	text, bins := packet.Encode(p)
 	o := &outPacket{text: text, bins: bins}
+	n := 0
 	a.apply(opts, func(s *Socket) {
 		s.client.write(o, opts.Volatile)
+		n++
 	})
+	a.nsp.srv.countBroadcast(n)
 }
 
 // BroadcastWithAck implements Adapter.

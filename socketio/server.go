@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/switchboard/switchboard/socketio/packet"
@@ -70,6 +71,26 @@ type Server struct {
 
 	// handlers tracks the goroutines that run handlers (one per busy client).
 	handlers sync.WaitGroup
+
+	broadcasts, deliveries atomic.Uint64 // Stats
+}
+
+// Stats are a Server's counters since it was made, for metrics.
+type Stats struct {
+	// Broadcasts counts packets broadcast to local sockets (a cluster
+	// adapter's packets from other nodes included); Deliveries counts the
+	// sockets they reached (the fan-out).
+	Broadcasts, Deliveries uint64
+}
+
+// Stats returns the server's counters.
+func (s *Server) Stats() Stats {
+	return Stats{Broadcasts: s.broadcasts.Load(), Deliveries: s.deliveries.Load()}
+}
+
+func (s *Server) countBroadcast(n int) {
+	s.broadcasts.Add(1)
+	s.deliveries.Add(uint64(n))
 }
 
 // New validates cfg and returns a server with the main namespace "/".

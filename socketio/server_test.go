@@ -182,9 +182,13 @@ func TestRoomsAndBroadcast(t *testing.T) {
 	peers[0].expect(`2["x",1]`)
 	peers[2].expect(`2["x",1]`)
 	// Everyone.
+	before := srv.Stats()
 	srv.Of("/").Emit("all")
 	for _, p := range peers {
 		p.expect(`2["all"]`)
+	}
+	if st := srv.Stats(); st.Broadcasts != before.Broadcasts+1 || st.Deliveries != before.Deliveries+uint64(len(peers)) {
+		t.Fatalf("Stats after a broadcast to %d sockets: %+v, before %+v", len(peers), st, before)
 	}
 	peers[1].expectNothing(20 * time.Millisecond)
 	peers[3].expectNothing(0)

@@ -3,6 +3,7 @@ package websocket
 import (
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"runtime"
 	"time"
 )
@@ -61,6 +62,17 @@ type Config struct {
 	// HandshakeWorkers bounds concurrent upgrade handlers run for
 	// connections accepted by Serve. Default 4 × GOMAXPROCS.
 	HandshakeWorkers int
+
+	// Admit, when set, is called once for every connection Serve accepts,
+	// before anything is read from it, with the peer's address. ok false
+	// refuses the connection: it is answered 429 Too Many Requests (with
+	// Connection: close) and closed. When ok, release (which may be nil) is
+	// called exactly once when the connection is finally closed, whichever
+	// path it took: WebSocket, net/http, or a hijack by Upgrade. A
+	// connection hijacked by anyone else is released at the hijack.
+	// Connections that reach Upgrade from a net/http server of the caller's
+	// are not seen. Admit runs on the accept goroutine and must not block.
+	Admit func(remote netip.Addr) (release func(), ok bool)
 
 	// Logger receives connection-level logs. Default slog.Default().
 	Logger *slog.Logger

@@ -57,6 +57,8 @@ type Conn struct {
 	huffOnly    bool // peer limited our window below 2^15: no back-references
 	subprotocol string
 	remote      netip.AddrPort
+	adm         *admission // Config.Admit's release; nil if none
+	ctr         *counters  // the Server's counter shard; nil for clients
 
 	rd reader // only the reading goroutine
 
@@ -152,6 +154,7 @@ func (c *Conn) WriteMessage(typ MessageType, data []byte) error {
 	} else {
 		c.appendFrameLocked(frame.Opcode(typ), false, data)
 	}
+	c.ctr.out(len(data))
 	return c.queuedLocked(prev)
 }
 
@@ -170,6 +173,7 @@ func (c *Conn) WritePrepared(pm *PreparedMessage) error {
 		f := pm.frame(c)
 		c.out = append(c.growOutLocked(len(f)), f...)
 	}
+	c.ctr.out(len(pm.data))
 	return c.queuedLocked(prev)
 }
 
@@ -233,6 +237,7 @@ func (c *Conn) queuedLocked(prev int) error {
 	if prev > 0 && len(c.out)-c.outOff > c.cfg.WriteBufferLimit {
 		c.abortLocked(ErrSlowConsumer)
 		c.mu.Unlock()
+		c.ctr.slowConsumer()
 		return ErrSlowConsumer
 	}
 	c.scheduleLocked()
@@ -372,6 +377,7 @@ func (c *Conn) closeReasonLocked(readErr error) error {
 // finish marks c closed, frees its buffers and calls OnClose. Only the
 // reader calls it, once.
 func (c *Conn) finish(readErr error) {
+	c.adm.release()
 	c.mu.Lock()
 	if c.st&stClosed != 0 {
 		c.mu.Unlock()

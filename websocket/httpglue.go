@@ -105,13 +105,17 @@ func (w *loopRW) response() []byte {
 }
 
 // chanListener feeds connections handed off by the event loops (or accepted
-// on non-TCP listeners) to a net/http.Server.
+// on non-TCP listeners) to a net/http.Server. Connections still queued when
+// it is closed are closed (and their admissions released), not leaked.
 type chanListener struct {
-	log    *slog.Logger
-	addr   net.Addr
-	ch     chan net.Conn
-	once   sync.Once
-	closed chan struct{}
+	log     *slog.Logger
+	dropped func(net.Conn) // called for a connection closed before net/http accepted it
+	addr    net.Addr
+	ch      chan net.Conn
+	closed  chan struct{}
+
+	mu   sync.Mutex // orders queueing against Close
+	shut bool
 }
 
 func newChanListener(addr net.Addr, log *slog.Logger) *chanListener {
@@ -119,6 +123,11 @@ func newChanListener(addr net.Addr, log *slog.Logger) *chanListener {
 }
 
 func (l *chanListener) Accept() (net.Conn, error) {
+	select {
+	case <-l.closed:
+		return nil, net.ErrClosed
+	default:
+	}
 	select {
 	case c := <-l.ch:
 		return c, nil
@@ -128,8 +137,26 @@ func (l *chanListener) Accept() (net.Conn, error) {
 }
 
 func (l *chanListener) Close() error {
-	l.once.Do(func() { close(l.closed) })
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.shut {
+		l.shut = true
+		close(l.closed)
+	}
+	l.drainLocked()
 	return nil
+}
+
+// drainLocked drops the queued connections.
+func (l *chanListener) drainLocked() {
+	for {
+		select {
+		case c := <-l.ch:
+			l.drop(c)
+		default:
+			return
+		}
+	}
 }
 
 func (l *chanListener) Addr() net.Addr { return l.addr }
@@ -139,26 +166,44 @@ func (l *chanListener) Addr() net.Addr { return l.addr }
 // up to handoffWait to queue it; only then is the connection dropped, and
 // the drop is logged.
 func (l *chanListener) deliver(c net.Conn) {
+	l.mu.Lock()
+	if l.shut {
+		l.mu.Unlock()
+		l.drop(c)
+		return
+	}
 	select {
 	case l.ch <- c:
-		return
-	case <-l.closed:
-		_ = c.Close()
+		l.mu.Unlock()
 		return
 	default:
 	}
+	l.mu.Unlock()
 	go func() {
 		t := time.NewTimer(handoffWait)
 		defer t.Stop()
 		select {
 		case l.ch <- c:
+			// Closed meanwhile: Close may have drained before c arrived.
+			l.mu.Lock()
+			if l.shut {
+				l.drainLocked()
+			}
+			l.mu.Unlock()
 		case <-l.closed:
-			_ = c.Close()
+			l.drop(c)
 		case <-t.C:
 			l.log.Warn("websocket: net/http is not accepting handed-off connections; dropping one", "remote", c.RemoteAddr().String())
-			_ = c.Close()
+			l.drop(c)
 		}
 	}()
+}
+
+func (l *chanListener) drop(c net.Conn) {
+	_ = c.Close()
+	if l.dropped != nil {
+		l.dropped(c)
+	}
 }
 
 // handoffWait bounds how long a handed-off connection waits for net/http.

@@ -505,13 +505,16 @@ func (l *loop) handoff(c *Conn) {
 		c.timer = nil
 	}
 	c.mu.Unlock()
+	adm := c.adm // net/http's to release from here on
+	c.adm = nil
 	f := os.NewFile(uintptr(c.fd), "")
 	nc, err := net.FileConn(f)
 	_ = f.Close()
 	if err != nil {
+		adm.release()
 		return
 	}
-	hs.cl.deliver(&prefixConn{Conn: nc, pre: pre})
+	l.s.handOver(hs.cl, &prefixConn{Conn: nc, pre: pre}, adm)
 }
 
 func (l *loop) unregister(c *Conn) {

@@ -132,6 +132,7 @@ func (c *Conn) beginFrame(h frame.Header) error {
 		}
 		r.msgLen += h.Length
 		if r.msgLen > c.maxMessage() {
+			c.ctr.messageTooBig()
 			return failf(StatusMessageTooBig, "message exceeds %d bytes", c.maxMessage())
 		}
 	}
@@ -218,6 +219,7 @@ func (c *Conn) inflateAndDeliver(p []byte) error {
 	out, err := inflate(p, c.maxMessage())
 	if err != nil {
 		if err == errTooBig {
+			c.ctr.messageTooBig()
 			return failf(StatusMessageTooBig, "decompressed message exceeds %d bytes", c.maxMessage())
 		}
 		return failf(StatusInvalidPayload, "bad compressed message: %v", err)
@@ -235,6 +237,7 @@ func (c *Conn) inflateAndDeliver(p []byte) error {
 }
 
 func (c *Conn) deliver(typ MessageType, data []byte) {
+	c.ctr.in(len(data))
 	c.h.OnMessage(c, typ, data)
 }
 

@@ -33,10 +33,16 @@ type Server struct {
 	done    chan struct{}
 	live    atomic.Int64 // open connections
 
+	refusing atomic.Int32 // refused connections being answered (admit.go)
+
 	mu        sync.Mutex
 	gconns    map[*Conn]struct{} // goroutine-driven connections
 	listeners map[net.Listener]struct{}
 	httpSrvs  []*http.Server
+	adms      map[net.Conn]*admission // connections handed to net/http (admit.go)
+
+	ctrs    []counters // stats.go
+	nextCtr atomic.Uint32
 }
 
 // NewServer validates cfg and returns a Server. It starts nothing.
@@ -52,7 +58,9 @@ func NewServer(cfg Config) (*Server, error) {
 		done:      make(chan struct{}),
 		gconns:    map[*Conn]struct{}{},
 		listeners: map[net.Listener]struct{}{},
+		adms:      map[net.Conn]*admission{},
 	}
+	s.ctrs = make([]counters, s.cfg.Loops+1)
 	return s, nil
 }
 
@@ -133,6 +141,7 @@ func (s *Server) Upgrade(w http.ResponseWriter, r *http.Request, h Handler) (*Co
 		lw.upgraded = lw.c
 		return lw.c, nil
 	}
+	adm := claimAdmission(r)
 	nc, brw, err := http.NewResponseController(w).Hijack()
 	if err != nil {
 		http.Error(w, "websocket: cannot take over the connection", http.StatusInternalServerError)
@@ -145,13 +154,14 @@ func (s *Server) Upgrade(w http.ResponseWriter, r *http.Request, h Handler) (*Co
 	}
 	c := s.newConn()
 	c.remote = addrPort(nc.RemoteAddr())
+	c.adm = adm
 	setup(c)
 	s.attach(c, nc, pre)
 	return c, nil
 }
 
 func (s *Server) newConn() *Conn {
-	return &Conn{cfg: &s.cfg, fd: -1}
+	return &Conn{cfg: &s.cfg, fd: -1, ctr: &s.ctrs[int(s.nextCtr.Add(1))%len(s.ctrs)]}
 }
 
 func addrPort(a net.Addr) netip.AddrPort {
@@ -198,6 +208,11 @@ func (s *Server) Serve(ln net.Listener, h http.Handler) error {
 		IdleTimeout:       s.cfg.HTTPIdleTimeout,
 		ErrorLog:          slogErrorLog(s.cfg.Logger),
 	}
+	if s.cfg.Admit != nil {
+		hs.ConnState = s.connState
+		hs.ConnContext = s.connContext
+		cl.dropped = s.connDropped
+	}
 	s.mu.Lock()
 	s.listeners[ln] = struct{}{}
 	s.httpSrvs = append(s.httpSrvs, hs)
@@ -229,19 +244,24 @@ func (s *Server) Serve(ln net.Listener, h http.Handler) error {
 			return err
 		}
 		backoff = 0
+		adm, ok := s.admit(nc)
+		if !ok {
+			continue
+		}
 		if tc, ok := nc.(*net.TCPConn); ok && len(s.loops) > 0 {
 			remote := addrPort(tc.RemoteAddr())
 			fd, err := takeFD(tc)
 			if err != nil {
-				cl.deliver(nc)
+				s.handOver(cl, nc, adm)
 				continue
 			}
 			c := s.newConn()
 			c.remote = remote
+			c.adm = adm
 			s.pickLoop().adoptHTTP(c, fd, h, cl)
 			continue
 		}
-		cl.deliver(nc)
+		s.handOver(cl, nc, adm)
 	}
 }
 
@@ -263,7 +283,9 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	s.mu.Unlock()
 	for _, hs := range srvs {
-		_ = hs.Shutdown(ctx)
+		if hs.Shutdown(ctx) != nil {
+			_ = hs.Close() // ctx is done: drop what is left, new connections included
+		}
 	}
 	for _, l := range s.loops {
 		l.closeAll(StatusGoingAway, "server shutting down")

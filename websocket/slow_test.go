@@ -111,6 +111,9 @@ func TestSlowConsumerDropped(t *testing.T) {
 		case <-time.After(5 * time.Millisecond):
 		}
 	}
+	if st := srv.Stats(); st.SlowConsumers != 1 {
+		t.Fatalf("Stats().SlowConsumers = %d, want 1", st.SlowConsumers)
+	}
 	t.Logf("slow client dropped after %d messages of 16 KiB", sent)
 	_ = good.CloseNow()
 	<-readErr

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -15,6 +16,7 @@ import (
 	"github.com/switchboard/switchboard/adapter/redis"
 	"github.com/switchboard/switchboard/auth"
 	"github.com/switchboard/switchboard/engineio"
+	"github.com/switchboard/switchboard/internal/limit"
 	"github.com/switchboard/switchboard/internal/sioservice"
 	"github.com/switchboard/switchboard/internal/tlsreload"
 	"github.com/switchboard/switchboard/peerjs"
@@ -42,7 +44,10 @@ type app struct {
 	cluster *redisadapter.Cluster // nil when standalone
 	rdb     *redis.Client
 
-	auth *auth.Verifier // nil without --jwt-secret/--jwt-jwks: open
+	auth      *auth.Verifier          // nil without --jwt-secret/--jwt-jwks: open
+	connLimit *limit.PerIP            // per-address limits on --listen
+	sioLimits func() sioservice.Stats // the Socket.IO service's limit counters
+	sigRoomDB signaling.Rooms         // signaling's room state (for metrics)
 
 	tlsConfig *tls.Config
 	cert      *tlsreload.Holder // nil without TLS
@@ -64,10 +69,18 @@ func newApp(cfg *config, log *slog.Logger) (*app, error) {
 	// The engine that accepts every HTTP connection; its limits are the
 	// echo endpoint's. The other endpoints upgrade with limits of their own
 	// and their connections run on this engine's loops.
+	if a.connLimit, err = limit.NewPerIP(limit.PerIPConfig{
+		MaxConns: cfg.lim.maxConnsPerIP,
+		Rate:     cfg.lim.connRatePerIP,
+		Exempt:   cfg.lim.exempt,
+	}); err != nil {
+		return nil, err
+	}
 	if a.ws, err = websocket.NewServer(websocket.Config{
 		Compression:    true,
 		MaxMessageSize: cfg.wsMaxMessage,
-		CheckOrigin:    func(*http.Request) bool { return true },
+		CheckOrigin:    a.checkOrigin(func(*http.Request) bool { return true }),
+		Admit:          a.admit,
 		Logger:         log,
 	}); err != nil {
 		return nil, err
@@ -76,8 +89,15 @@ func newApp(cfg *config, log *slog.Logger) (*app, error) {
 	// With --redis-url, Socket.IO rooms and broadcasts, the signaling
 	// rooms and PeerJS ids are shared with the other nodes through Redis.
 	sioCfg := socketio.Config{Recovery: &socketio.RecoveryConfig{}, Logger: log}
-	sigCfg := signaling.Config{Logger: log}
-	pjsCfg := peerjs.Config{Logger: log}
+	sigCfg := signaling.Config{
+		MaxRoomSize:    cfg.lim.sigMaxRoomSize,
+		MaxMessageSize: cfg.lim.sigMaxMessage,
+		MessageRate:    cfg.lim.sigMessageRate,
+		MessageBurst:   max(1, int(4*cfg.lim.sigMessageRate)),
+		CheckOrigin:    a.checkOrigin(nil), // nil: same origin only, signaling's default
+		Logger:         log,
+	}
+	pjsCfg := peerjs.Config{CheckOrigin: a.checkOrigin(nil), Logger: log}
 	if cfg.redisURL != "" {
 		opts, err := redis.ParseURL(cfg.redisURL)
 		if err != nil {
@@ -105,17 +125,34 @@ func newApp(cfg *config, log *slog.Logger) (*app, error) {
 		sigCfg.Auth = signaling.JWTAuth(a.auth)
 	}
 
+	if sigCfg.Rooms == nil {
+		sigCfg.Rooms = signaling.NewMemoryRooms()
+	}
+	a.sigRoomDB = sigCfg.Rooms
+
 	// Socket.IO with the default-namespace service of the contract.
 	if a.sio, err = socketio.New(sioCfg); err != nil {
 		return nil, err
 	}
-	sioservice.InstallWithAuth(a.sio.Of("/"), a.auth, log)
-	if a.eio, err = engineio.New(engineio.Config{
+	a.sioLimits = sioservice.InstallWith(a.sio.Of("/"), sioservice.Options{
+		Auth:   a.auth,
+		Logger: log,
+		Limits: sioservice.Limits{
+			MessageRate: cfg.lim.sioMessageRate,
+			MaxRooms:    cfg.lim.sioMaxRooms,
+			MaxRoomSize: cfg.lim.sioMaxRoomSize,
+		},
+	})
+	eioCfg := engineio.Config{
 		Handler:    a.sio.EngineHandler(),
-		MaxPayload: 1_000_000,
-		CORS:       engineio.CORS{Origins: []string{"*"}},
+		MaxPayload: cfg.lim.sioMaxPayload,
+		CORS:       engineio.CORS{Origins: cfg.lim.origins.Origins()},
 		Logger:     log,
-	}); err != nil {
+	}
+	if !cfg.lim.origins.AllowsAll() {
+		eioCfg.CheckOrigin = cfg.lim.origins.Check
+	}
+	if a.eio, err = engineio.New(eioCfg); err != nil {
 		return nil, err
 	}
 
@@ -159,6 +196,26 @@ func newApp(cfg *config, log *slog.Logger) (*app, error) {
 	}
 	a.routes()
 	return a, nil
+}
+
+// admit applies the per-address limits to a connection accepted on
+// --listen (websocket.Config.Admit).
+func (a *app) admit(remote netip.Addr) (func(), bool) {
+	release, refused := a.connLimit.Admit(remote)
+	if refused != "" {
+		a.log.Debug("connection refused", "remote", remote.String(), "limit", string(refused))
+		return nil, false
+	}
+	return release, true
+}
+
+// checkOrigin is an endpoint's browser origin policy: the --allowed-origins
+// list when one is set, otherwise def (nil: the engine's default).
+func (a *app) checkOrigin(def func(*http.Request) bool) func(*http.Request) bool {
+	if !a.cfg.lim.origins.AllowsAll() {
+		return a.cfg.lim.origins.Check
+	}
+	return def
 }
 
 func (a *app) routes() {

@@ -38,6 +38,8 @@ type config struct {
 
 	jwtSecret, jwtJWKS, jwtIssuer, jwtAudience string
 
+	lim limitsConfig // limits.go: per-address limits, origins, Socket.IO and signaling limits
+
 	logFormat       string
 	logLevel        slog.Level
 	wsMaxMessage    int64
@@ -93,6 +95,20 @@ func parseConfig(args []string, getenv func(string) string) (_ *config, err erro
 	fs.StringVar(&level, "log-level", "info", "log level: debug, info, warn, error")
 	fs.Int64Var(&c.wsMaxMessage, "ws-max-message", 16<<20, "largest message accepted on /echo, in bytes (after decompression)")
 	fs.DurationVar(&c.shutdownTimeout, "shutdown-timeout", 10*time.Second, "how long SIGTERM waits for connections to close")
+
+	// Limits and browser origins (README "Limits"); 0 disables a limit.
+	limExempt, origins := []string{"127.0.0.0/8", "::1/128"}, []string(nil)
+	fs.IntVar(&c.lim.maxConnsPerIP, "max-conns-per-ip", 256, "most connections one client address (IPv6: /64) may hold open on --listen; 0: unlimited")
+	fs.Float64Var(&c.lim.connRatePerIP, "conn-rate-per-ip", 20, "new connections per second per client address on --listen (burst: two seconds' worth); 0: unlimited")
+	fs.Var(&listFlag{vals: &limExempt}, "limit-exempt", "CIDR exempt from the per-address limits; repeatable (default loopback; none: no exemption)")
+	fs.Var(&listFlag{vals: &origins}, "allowed-origins", "browser origin (scheme://host[:port]) allowed on WebSocket and Engine.IO endpoints; repeatable (default: every origin)")
+	fs.IntVar(&c.lim.sioMaxPayload, "sio-max-payload", 1_000_000, "largest Socket.IO (Engine.IO) message or polling body, in bytes")
+	fs.Float64Var(&c.lim.sioMessageRate, "sio-message-rate", 100, "Socket.IO join/leave/publish events per second per connection (burst: two seconds' worth); 0: unlimited")
+	fs.IntVar(&c.lim.sioMaxRooms, "sio-max-rooms", 100, "rooms one Socket.IO connection may join; 0: unlimited")
+	fs.IntVar(&c.lim.sioMaxRoomSize, "sio-max-room-size", 10000, "most members of a Socket.IO room, across the cluster; 0: unlimited")
+	fs.IntVar(&c.lim.sigMaxRoomSize, "signal-max-room-size", 16, "most peers in a /signal room")
+	fs.Float64Var(&c.lim.sigMessageRate, "signal-message-rate", 50, "/signal frames per second per peer (burst: four seconds' worth)")
+	fs.IntVar(&c.lim.sigMaxMessage, "signal-max-message", 64<<10, "largest /signal frame, in bytes")
 
 	fs.String("config", "", "YAML file of these settings, keyed by flag name (see above)") // read by configPath
 
@@ -176,6 +192,9 @@ func parseConfig(args []string, getenv func(string) string) (_ *config, err erro
 		}
 	}
 	if err := c.checkJWT(); err != nil {
+		return nil, err
+	}
+	if err := c.lim.validate(limExempt, origins); err != nil {
 		return nil, err
 	}
 	if relayIP != "" {

@@ -51,6 +51,31 @@ func TestConfigFlagsOverrideEnv(t *testing.T) {
 	}
 }
 
+func TestConfigLimits(t *testing.T) {
+	c, err := parseConfig(nil, env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.lim.maxConnsPerIP != 256 || c.lim.connRatePerIP != 20 || len(c.lim.exempt) != 2 || !c.lim.origins.AllowsAll() {
+		t.Fatalf("defaults: %+v", c.lim)
+	}
+	c, err = parseConfig([]string{"--limit-exempt", "none", "--allowed-origins", "https://a.example", "--allowed-origins", "http://localhost:3000"},
+		env(map[string]string{"SWITCHBOARD_LIMIT_EXEMPT": "10.0.0.0/8", "SWITCHBOARD_MAX_CONNS_PER_IP": "9"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.lim.exempt) != 0 || c.lim.maxConnsPerIP != 9 || len(c.lim.origins.Origins()) != 2 {
+		t.Fatalf("flags and env: %+v", c.lim)
+	}
+	c, err = parseConfig(nil, env(map[string]string{"SWITCHBOARD_LIMIT_EXEMPT": "10.0.0.0/8, 192.0.2.7"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.lim.exempt) != 2 || c.lim.exempt[1].Bits() != 32 {
+		t.Fatalf("env list: %v", c.lim.exempt)
+	}
+}
+
 func TestConfigErrorsNameTheSetting(t *testing.T) {
 	for _, tc := range []struct {
 		args []string
@@ -68,6 +93,15 @@ func TestConfigErrorsNameTheSetting(t *testing.T) {
 		{nil, map[string]string{"SWITCHBOARD_ECHO": "maybe"}, "SWITCHBOARD_ECHO"},
 		{[]string{"stray"}, nil, "stray"},
 		{[]string{"--redis-url", "http://x"}, nil, "--redis-url"},
+		{[]string{"--max-conns-per-ip", "-1"}, nil, "--max-conns-per-ip"},
+		{[]string{"--conn-rate-per-ip", "-2"}, nil, "--conn-rate-per-ip"},
+		{[]string{"--limit-exempt", "nope"}, nil, "--limit-exempt"},
+		{nil, map[string]string{"SWITCHBOARD_ALLOWED_ORIGINS": "https://a.example,a.example"}, "--allowed-origins"},
+		{[]string{"--allowed-origins", "https://a.example/path"}, nil, "--allowed-origins"},
+		{[]string{"--sio-max-payload", "0"}, nil, "--sio-max-payload"},
+		{[]string{"--sio-max-rooms", "-1"}, nil, "--sio-max-rooms"},
+		{[]string{"--signal-max-room-size", "0"}, nil, "--signal-max-room-size"},
+		{[]string{"--signal-message-rate", "0"}, nil, "--signal-message-rate"},
 	} {
 		_, err := parseConfig(tc.args, env(tc.env))
 		if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "\n") {

@@ -34,6 +34,8 @@ var layer = map[string]int{
 	"turn/internal/udpio":      1,
 	"internal/tlsreload":       1,
 	"auth":                     1, // JWT verification; reads only its key file
+	"internal/limit":           1,
+	"internal/origin":          1,
 	// Engines: own connections and their lifecycles.
 	"websocket": 2,
 	"turn":      2,

@@ -31,6 +31,8 @@ type Config struct {
 	// maxHttpBufferSize), WebSocket and Logger filled in. Tests shorten the
 	// heartbeat through it.
 	Engine engineio.Config
+	// Limits bound each connection's events and rooms.
+	Limits Limits
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
 }
@@ -57,7 +59,7 @@ func New(cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	InstallWithAuth(sio.Of("/"), cfg.Auth, cfg.Logger)
+	InstallWith(sio.Of("/"), Options{Auth: cfg.Auth, Limits: cfg.Limits, Logger: cfg.Logger})
 	ec := cfg.Engine
 	ec.Handler = sio.EngineHandler()
 	if ec.MaxPayload == 0 {

@@ -12,8 +12,9 @@
 //     200 delivered, 401 bad or missing key (always, when no key is
 //     configured), 400 malformed body.
 //
-// Invalid requests are acked {"ok":false,"error":"..."}. data is passed on
-// byte for byte.
+// Invalid requests are acked {"ok":false,"error":"..."}, and so are requests
+// over the Limits of InstallWith ("rate_limited", "too_many_rooms",
+// "room_full"). data is passed on byte for byte.
 //
 // With a JWT verifier ([InstallWithAuth]; the binary's --jwt-* flags) a
 // client must connect with a token in its CONNECT auth payload,
@@ -52,15 +53,35 @@ const MaxBody = 1_000_000
 // countTimeout bounds the cluster-wide member count of a join ack.
 const countTimeout = 5 * time.Second
 
-// Install registers the join, leave and publish events on nsp.
-func Install(nsp *socketio.Namespace) { InstallWithAuth(nsp, nil, nil) }
+// Options configure the service.
+type Options struct {
+	// Auth, when set, requires a JWT at connect and checks its room claims
+	// on join and publish (see the package doc).
+	Auth *auth.Verifier
+	// Limits bound each socket's events and rooms; the zero value sets none.
+	Limits Limits
+	// Logger gets refusals at debug level. Default slog.Default().
+	Logger *slog.Logger
+}
 
-// InstallWithAuth is Install with JWT authentication by v: connection
-// middleware that verifies the token of the CONNECT auth payload, and room
-// checks on join and publish (see the package doc). Refusals are logged to
-// log (default slog.Default()) at debug level. A nil v installs the open
-// service, like Install.
+// Install registers the join, leave and publish events on nsp, open and
+// without limits.
+func Install(nsp *socketio.Namespace) { InstallWith(nsp, Options{}) }
+
+// InstallWithAuth is Install with JWT authentication by v (see Options).
 func InstallWithAuth(nsp *socketio.Namespace, v *auth.Verifier, log *slog.Logger) {
+	InstallWith(nsp, Options{Auth: v, Logger: log})
+}
+
+// InstallWithLimits is Install under lim (see Options).
+func InstallWithLimits(nsp *socketio.Namespace, lim Limits) (stats func() Stats) {
+	return InstallWith(nsp, Options{Limits: lim})
+}
+
+// InstallWith registers the join, leave and publish events on nsp with o,
+// and returns a function that reads the limits' counters.
+func InstallWith(nsp *socketio.Namespace, o Options) (stats func() Stats) {
+	v, log := o.Auth, o.Logger
 	if v != nil {
 		if log == nil {
 			log = slog.Default()
@@ -69,13 +90,19 @@ func InstallWithAuth(nsp *socketio.Namespace, v *auth.Verifier, log *slog.Logger
 			return authenticate(v, s, log)
 		})
 	}
-	nsp.On("join", func(ctx context.Context, s *socketio.Socket, args socketio.Args) (any, error) {
+	l := newLimiter(o.Limits, nsp)
+	on := func(event string, h socketio.EventHandler) { nsp.On(event, l.wrap(h)) }
+	on("join", func(ctx context.Context, s *socketio.Socket, args socketio.Args) (any, error) {
 		room, err := roomArg(args)
 		if err != nil {
 			return failure(err), nil
 		}
 		if v != nil && !claimsOf(s).CanJoin(room) {
 			return failure(errForbidden), nil
+		}
+		member, err := l.checkRooms(s, room)
+		if err != nil {
+			return failure(err), nil
 		}
 		s.Join(room)
 		// Not a child of the socket's context: deriving from it would leave
@@ -87,9 +114,13 @@ func InstallWithAuth(nsp *socketio.Namespace, v *auth.Verifier, log *slog.Logger
 		if err != nil {
 			return failure(err), nil
 		}
+		if !member && l.overSize(members) {
+			s.Leave(room)
+			return failure(errRoomFull), nil
+		}
 		return joinAck{OK: true, Room: room, Members: members}, nil
 	})
-	nsp.On("leave", func(ctx context.Context, s *socketio.Socket, args socketio.Args) (any, error) {
+	on("leave", func(ctx context.Context, s *socketio.Socket, args socketio.Args) (any, error) {
 		room, err := roomArg(args)
 		if err != nil {
 			return failure(err), nil
@@ -97,7 +128,7 @@ func InstallWithAuth(nsp *socketio.Namespace, v *auth.Verifier, log *slog.Logger
 		s.Leave(room)
 		return roomAck{OK: true, Room: room}, nil
 	})
-	nsp.On("publish", func(ctx context.Context, s *socketio.Socket, args socketio.Args) (any, error) {
+	on("publish", func(ctx context.Context, s *socketio.Socket, args socketio.Args) (any, error) {
 		req, err := parseRequest(args.Raw(0), true) // the packet decoder validated it
 		if err != nil {
 			return failure(errors.New("publish wants {room, event, data}")), nil
@@ -117,6 +148,7 @@ func InstallWithAuth(nsp *socketio.Namespace, v *auth.Verifier, log *slog.Logger
 		}
 		return map[string]any{"ok": true}, nil
 	})
+	return l.stats
 }
 
 // Acks in the field order of CONTRACT.md.
