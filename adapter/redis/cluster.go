@@ -205,6 +205,28 @@ func (c *Cluster) Adapter(nsp *socketio.Namespace) socketio.Adapter {
 	return a
 }
 
+// listen subscribes channel to handle, waits until it is subscribed
+// (bounded by RequestsTimeout), then starts the given goroutines under the
+// cluster's WaitGroup. It fails with ErrClosed after Shutdown.
+func (c *Cluster) listen(channel string, handle func(channel string, msg []byte), workers ...func()) error {
+	subscribed, ok := c.addRoutes(map[string]route{channel: {handle: handle}})
+	if !ok {
+		return ErrClosed
+	}
+	<-subscribed
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		return ErrClosed
+	}
+	c.wg.Add(len(workers))
+	c.mu.Unlock()
+	for _, w := range workers {
+		go w()
+	}
+	return nil
+}
+
 // addRoutes subscribes channels and patterns, starting the subscriber and
 // the publisher on first use. It reports false after Shutdown; otherwise
 // subscribed is closed once the routes are subscribed on the current

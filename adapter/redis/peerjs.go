@@ -109,20 +109,9 @@ func (c *Cluster) PeerJS(opts PeerJSOptions) (*PeerJS, error) {
 		held: map[string]string{}, pending: map[string]int{}, q: newOpQueue[pjOp](opts.Queue),
 	}
 	p.channel = p.nodeChannel(c.uid)
-	subscribed, ok := c.addRoutes(map[string]route{p.channel: {handle: func(_ string, b []byte) { p.onMessage(b) }}})
-	if !ok {
-		return nil, ErrClosed
+	if err := c.listen(p.channel, func(_ string, b []byte) { p.onMessage(b) }, p.run, p.refresher); err != nil {
+		return nil, err
 	}
-	<-subscribed // bounded by RequestsTimeout
-	c.mu.Lock()
-	if c.closed {
-		c.mu.Unlock()
-		return nil, ErrClosed
-	}
-	c.wg.Add(2)
-	c.mu.Unlock()
-	go p.run()
-	go p.refresher()
 	return p, nil
 }
 

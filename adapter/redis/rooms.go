@@ -118,20 +118,9 @@ func (c *Cluster) Rooms(opts RoomsOptions) (*Rooms, error) {
 	}
 	r := &Rooms{c: c, opts: opts, channel: c.opts.Key + "-signal#", prefix: c.opts.Key + "-signal:",
 		local: map[string]map[string]*localMember{}, q: newOpQueue[roomOp](opts.Queue)}
-	subscribed, ok := c.addRoutes(map[string]route{r.channel: {handle: func(_ string, b []byte) { r.onEvent(b) }}})
-	if !ok {
-		return nil, ErrClosed
+	if err := c.listen(r.channel, func(_ string, b []byte) { r.onEvent(b) }, r.heartbeat, r.run); err != nil {
+		return nil, err
 	}
-	<-subscribed // bounded by RequestsTimeout
-	c.mu.Lock()
-	if c.closed {
-		c.mu.Unlock()
-		return nil, ErrClosed
-	}
-	c.wg.Add(2)
-	c.mu.Unlock()
-	go r.heartbeat()
-	go r.run()
 	return r, nil
 }
 
