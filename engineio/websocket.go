@@ -238,7 +238,7 @@ const upgradeNoopInterval = 100 * time.Millisecond
 // the pending poll with a noop every upgradeNoopEvery until the upgrade
 // completes or fails, so that a client waiting to pause polling is not held
 // until the next ping (section "Upgrade": "send a noop packet to any pending
-// GET request"). Not at once, as in the reference: a poll that packets
+// GET request"). As in the reference, not at once: a poll that packets
 // answer first ends without a noop, so a client whose upgrade completes
 // quickly sees no noop at all (socket.io-client's test "should not emit a
 // packet twice in the 'connect' handler" counts the packets it receives).
