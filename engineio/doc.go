@@ -62,7 +62,8 @@
 // overlapping polls or posts, Socket.Close and Server.Shutdown. A pending
 // poll is always answered: with the queued packets, a close packet when
 // the server ends the session, or a noop when the client closes or the
-// session upgrades.
+// session upgrades (while a probed upgrade waits for the client's upgrade
+// packet, a poll that no packet answers gets a noop within 100 ms).
 package engineio
 
 // Handler receives the events of the Server's sessions. See the package

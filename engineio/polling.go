@@ -65,10 +65,10 @@ func (s *Socket) servePoll(w http.ResponseWriter, r *http.Request) {
 		s.finishLocked(true, closeNormal)
 	case len(s.queue) > 0:
 		body = s.takeQueueLocked(nil)
-	case s.probed:
-		// Upgrading: the client must not wait on polling (section "Upgrade").
-		body = append(body, s.srv.noop.wire...)
 	default:
+		// Also while upgrading: the noop that lets the client pause
+		// polling comes from armNoopLocked's timer, unless packets come
+		// first.
 		pw = &pollWait{done: make(chan struct{})}
 		s.poll = pw
 	}

@@ -31,6 +31,8 @@ type Server struct {
 	// Control packets, encoded once.
 	ping, pongProbe, noop, closePkt *Message
 
+	upgradeNoopEvery time.Duration // upgradeNoopInterval; tests may lengthen it
+
 	mu       sync.Mutex
 	sessions map[string]*Socket
 	closing  bool
@@ -55,6 +57,8 @@ func New(cfg Config) (*Server, error) {
 		noop:      newText(packet.Noop, nil),
 		closePkt:  newText(packet.Close, nil),
 		sessions:  make(map[string]*Socket),
+
+		upgradeNoopEvery: upgradeNoopInterval,
 	}
 	if err := srv.initWebSocket(); err != nil {
 		return nil, err

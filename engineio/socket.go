@@ -70,11 +70,12 @@ type Socket struct {
 	poll    *pollWait
 	posting bool
 
-	// Upgrade to WebSocket: the probe connection, whether it was probed
-	// ("2probe" answered with "3probe") and its deadline.
+	// Upgrade to WebSocket: the probe connection, its deadline and, once
+	// probed ("2probe" answered with "3probe"), the timer that ends pending
+	// polls with a noop (see armNoopLocked).
 	probe        frameConn
-	probed       bool
 	upgradeTimer *time.Timer
+	noopTimer    *time.Timer
 
 	// Heartbeat (section "Heartbeat"): one timer, due at hbDue, either
 	// sending the next ping or, when awaitPong, closing the session.

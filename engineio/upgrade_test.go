@@ -47,8 +47,9 @@ func TestUpgradeFlushesQueue(t *testing.T) {
 	}
 }
 
-// TestUpgradePendingPollGetsNoop: the pending GET ends with a noop as soon
-// as the probe is answered, so that the client can pause polling.
+// TestUpgradePendingPollGetsNoop: once the probe is answered, a pending GET
+// that nothing else answers ends with a noop (after the reference's 100 ms
+// check interval), so that the client can pause polling.
 func TestUpgradePendingPollGetsNoop(t *testing.T) {
 	h := newHarness(t, quietConfig(), false)
 	sid := h.open()
@@ -70,6 +71,54 @@ func TestUpgradePendingPollGetsNoop(t *testing.T) {
 		t.Fatal("pending poll not answered")
 	}
 	write(t, c, "5")
+	eventually(t, "upgrade", func() bool { return s.Transport() == WebSocket })
+}
+
+// TestUpgradePollAnsweredByPacketsNotNoop: socket.io-client's "should not
+// emit a packet twice in the 'connect' handler" counts the packets a client
+// receives while it upgrades. With the reference (engine.io lib/socket.ts,
+// _maybeUpgrade) the probe does not end the pending poll: a noop comes only
+// from the 100 ms check interval, so a poll that packets answer first, as
+// the connect handler's acknowledgement did there, carries no noop. The
+// interval is made long here so that only the probe could have answered
+// the poll early.
+func TestUpgradePollAnsweredByPacketsNotNoop(t *testing.T) {
+	h := newHarness(t, quietConfig(), false)
+	h.srv.upgradeNoopEvery = time.Hour
+	sid := h.open()
+	s := h.rec.next(t, "open").s
+	pollBody := func() <-chan string {
+		res := make(chan string, 1)
+		go func() { _, body := h.poll(sid); res <- body }()
+		eventually(t, "poll pending", func() bool { s.mu.Lock(); defer s.mu.Unlock(); return s.poll != nil })
+		return res
+	}
+	res := pollBody()
+	c := h.mustDial("EIO=4&transport=websocket&sid=" + sid)
+	write(t, c, "2probe")
+	if got := readText(t, c); got != "3probe" {
+		t.Fatalf("probe %q", got)
+	}
+	if err := s.Send([]byte("30[null]"), false); err != nil {
+		t.Fatal(err)
+	}
+	if body := <-res; body != "430[null]" {
+		t.Fatalf("poll pending at the probe got %q, want the packet sent after it", body)
+	}
+	// A poll that arrives while probed waits for packets too.
+	res = pollBody()
+	if err := s.Send([]byte("x"), false); err != nil {
+		t.Fatal(err)
+	}
+	if body := <-res; body != "4x" {
+		t.Fatalf("poll after the probe got %q, want 4x", body)
+	}
+	// The upgrade packet ends a poll still pending with a noop.
+	res = pollBody()
+	write(t, c, "5")
+	if body := <-res; body != "6" {
+		t.Fatalf("poll pending at the upgrade got %q, want noop", body)
+	}
 	eventually(t, "upgrade", func() bool { return s.Transport() == WebSocket })
 }
 

@@ -225,16 +225,53 @@ func (s *Socket) probeFailed(t *wsTransport) {
 
 func (s *Socket) dropProbeLocked() {
 	s.probe = nil
-	s.probed = false
 	if s.upgradeTimer != nil {
 		s.upgradeTimer.Stop()
 		s.upgradeTimer = nil
 	}
+	if s.noopTimer != nil {
+		s.noopTimer.Stop()
+		s.noopTimer = nil
+	}
+}
+
+// upgradeNoopInterval is how often a probed session ends its pending poll
+// with a noop: the reference's "check" interval (lib/socket.ts,
+// _maybeUpgrade: setInterval(check, 100)).
+const upgradeNoopInterval = 100 * time.Millisecond
+
+// armNoopLocked starts, for a session probed through t, the timer that ends
+// the pending poll with a noop every upgradeNoopEvery until the upgrade
+// completes or fails, so that a client waiting to pause polling is not held
+// until the next ping (section "Upgrade": "send a noop packet to any pending
+// GET request"). As in the reference, not at once: a poll that packets
+// answer first ends without a noop, so a client whose upgrade completes
+// quickly sees no noop at all (socket.io-client's test "should not emit a
+// packet twice in the 'connect' handler" counts the packets it receives).
+func (s *Socket) armNoopLocked(t frameConn) {
+	if s.noopTimer != nil { // a second "2probe"; the reference restarts its interval
+		s.noopTimer.Stop()
+	}
+	s.noopTimer = time.AfterFunc(s.srv.upgradeNoopEvery, func() {
+		if !s.srv.enter() {
+			return
+		}
+		defer s.srv.leave()
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		if s.probe != t || s.noopTimer == nil || s.state != stOpen {
+			return
+		}
+		if s.poll != nil {
+			s.answerPollLocked(append([]byte(nil), s.srv.noop.wire...))
+		}
+		s.noopTimer.Reset(s.srv.upgradeNoopEvery)
+	})
 }
 
 // onProbePacket runs the upgrade (section "Upgrade"): "2probe" is answered
-// "3probe" and the pending poll gets a noop so that the client can pause
-// polling; "5" switches the session to t and flushes the queued packets to
+// "3probe" and from then on pending polls get a noop (armNoopLocked) so that
+// the client can pause polling; "5" switches the session to t and flushes the queued packets to
 // it in order. Anything else abandons the upgrade (the reference closes the
 // probe, lib/socket.ts _maybeUpgrade).
 func (s *Socket) onProbePacket(t *wsTransport, p packet.Packet) {
@@ -246,10 +283,7 @@ func (s *Socket) onProbePacket(t *wsTransport, p packet.Packet) {
 	switch {
 	case p.Type == packet.Ping && string(p.Data) == "probe":
 		_ = t.send(s.srv.pongProbe)
-		s.probed = true
-		if s.poll != nil {
-			s.answerPollLocked(append([]byte(nil), s.srv.noop.wire...))
-		}
+		s.armNoopLocked(t)
 		s.mu.Unlock()
 	case p.Type == packet.Upgrade && s.state == stOpen:
 		t.probe = false // t's handlers run on this goroutine only
