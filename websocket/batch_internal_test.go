@@ -10,7 +10,9 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -261,4 +263,40 @@ func TestErrorResponseWithMoreInput(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestAdoptAfterShutdown hands connections to loops that are stopping or
+// stopped: each must still be closed (its peer sees EOF), none leaked.
+func TestAdoptAfterShutdown(t *testing.T) {
+	srv, err := NewServer(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.start()
+	l := srv.loops[0]
+	pair := func() (int, *os.File) {
+		fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_ = syscall.SetNonblock(fds[0], true)
+		_ = syscall.SetNonblock(fds[1], true) // pollable, so that the read deadline works
+		return fds[0], os.NewFile(uintptr(fds[1]), "peer")
+	}
+	// One handed over while the loop is stopping, one after it stopped.
+	fd1, peer1 := pair()
+	defer peer1.Close()
+	l.stop()
+	l.adoptHTTP(srv.newConn(), fd1, http.NotFoundHandler(), nil)
+	<-l.stopped
+	fd2, peer2 := pair()
+	defer peer2.Close()
+	l.adoptHTTP(srv.newConn(), fd2, http.NotFoundHandler(), nil)
+	for i, p := range []*os.File{peer1, peer2} {
+		_ = p.SetReadDeadline(time.Now().Add(10 * time.Second))
+		if n, err := p.Read(make([]byte, 1)); err != io.EOF {
+			t.Fatalf("connection %d: read %d, %v; want EOF (closed by the server)", i+1, n, err)
+		}
+	}
+	_ = srv.Close()
 }

@@ -56,6 +56,7 @@ type loop struct {
 	sleeping bool
 	woken    bool
 	stopping bool
+	dead     bool // shut down: posted tasks can no longer run
 	spareD   []*Conn
 	spareT   []func()
 	stopped  chan struct{}
@@ -187,15 +188,18 @@ func takeFD(tc *net.TCPConn) (int, error) {
 }
 
 // post runs f on the loop goroutine.
-func (l *loop) post(f func()) {
+// It reports false, dropping f, once the loop has shut down; tasks posted
+// while it is stopping still run before it does.
+func (l *loop) post(f func()) bool {
 	l.qmu.Lock()
-	if l.stopping {
+	if l.dead {
 		l.qmu.Unlock()
-		return
+		return false
 	}
 	l.tasks = append(l.tasks, f)
 	l.wakeLocked()
 	l.qmu.Unlock()
+	return true
 }
 
 // schedule implements driver: queue c for a flush at the end of the batch.
@@ -229,12 +233,23 @@ func (l *loop) adopt(c *Conn, fd int, pre []byte) {
 	c.fd = fd
 	c.phase = phaseWS
 	l.s.live.Add(1)
-	l.post(func() {
+	if !l.post(func() {
 		if !l.register(c) {
 			return
 		}
 		l.open(c, pre)
-	})
+	}) {
+		l.drop(c)
+	}
+}
+
+// drop closes a connection that arrived after the loop shut down.
+func (l *loop) drop(c *Conn) {
+	_ = syscall.Close(c.fd)
+	c.finish(ErrServerClosed)
+	if c.phase == phaseWS {
+		l.s.live.Add(-1)
+	}
 }
 
 // adoptHTTP registers a freshly accepted connection whose request the loop
@@ -245,7 +260,7 @@ func (l *loop) adoptHTTP(c *Conn, fd int, h http.Handler, cl *chanListener) {
 	c.fd = fd
 	c.phase = phaseHTTP
 	c.hs = &hsState{h: h, cl: cl}
-	l.post(func() {
+	posted := l.post(func() {
 		if !l.register(c) {
 			return
 		}
@@ -259,6 +274,9 @@ func (l *loop) adoptHTTP(c *Conn, fd int, h http.Handler, cl *chanListener) {
 		})
 		c.mu.Unlock()
 	})
+	if !posted {
+		l.drop(c)
+	}
 }
 
 func (l *loop) register(c *Conn) bool {
@@ -757,8 +775,24 @@ func (l *loop) stop() {
 	l.qmu.Unlock()
 }
 
-// shutdown drops every remaining connection and releases the loop.
+// shutdown drops every remaining connection and releases the loop. Tasks
+// posted before it (connections handed to the loop, handshakes finished)
+// run first, so that their connections are registered and closed here.
 func (l *loop) shutdown() {
+	for {
+		l.qmu.Lock()
+		tasks := l.tasks
+		l.tasks = nil
+		if len(tasks) == 0 {
+			l.dead = true
+			l.qmu.Unlock()
+			break
+		}
+		l.qmu.Unlock()
+		for _, f := range tasks {
+			f()
+		}
+	}
 	for _, c := range l.conns {
 		if c != nil {
 			l.teardown(c, ErrServerClosed)
