@@ -6,32 +6,13 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
-	"github.com/switchboard/switchboard/auth"
+	"github.com/switchboard/switchboard/internal/testutil"
 )
 
-var jwtSecret = []byte("peerjs-test-secret-of-32-bytes!!")
-
-func jwtVerifier(t *testing.T, now func() time.Time) *auth.Verifier {
-	t.Helper()
-	v, err := auth.New(auth.Config{Secret: jwtSecret, Now: now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return v
-}
-
-// mint signs HS256 claims with exp an hour after at unless given.
-func mint(t *testing.T, at time.Time, c jwt.MapClaims) string {
-	t.Helper()
-	if _, ok := c["exp"]; !ok {
-		c["exp"] = at.Add(time.Hour).Unix()
-	}
-	s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, c).SignedString(jwtSecret)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
+var (
+	jwtVerifier = testutil.JWTVerifier
+	mint        = testutil.Mint
+)
 
 const invalidToken = `{"type":"ERROR","payload":{"msg":"Invalid token provided"}}`
 

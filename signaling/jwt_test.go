@@ -8,33 +8,14 @@ import (
 	"time"
 
 	"github.com/golang-jwt/jwt/v5"
-	"github.com/switchboard/switchboard/auth"
+	"github.com/switchboard/switchboard/internal/testutil"
 	"github.com/switchboard/switchboard/signaling/message"
 )
 
-var jwtSecret = []byte("signaling-test-secret-of-32-byte")
-
-func jwtVerifier(t *testing.T, now func() time.Time) *auth.Verifier {
-	t.Helper()
-	v, err := auth.New(auth.Config{Secret: jwtSecret, Now: now})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return v
-}
-
-// mint signs HS256 claims, with exp an hour after at unless given.
-func mint(t *testing.T, at time.Time, c jwt.MapClaims) string {
-	t.Helper()
-	if _, ok := c["exp"]; !ok {
-		c["exp"] = at.Add(time.Hour).Unix()
-	}
-	s, err := jwt.NewWithClaims(jwt.SigningMethodHS256, c).SignedString(jwtSecret)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return s
-}
+var (
+	jwtVerifier = testutil.JWTVerifier
+	mint        = testutil.Mint
+)
 
 func TestJWTAuth(t *testing.T) {
 	clk := &clock{t: time.Unix(1_700_000_000, 0)}
