@@ -20,16 +20,22 @@ import (
 // TestBroadcastBatches fans many messages out to many connections, so that
 // flush passes carry dozens of dirty connections (the io_uring path) and big
 // messages force short sends and EPOLLOUT. Every client must receive every
-// message, in order. It runs with the ring and with write(2) only.
+// message, in order. It runs with the ring and with write(2) only, with the
+// fan-out on the loop (in the handler) and on a goroutine of its own. From a
+// goroutine, the writes race with the loop's sends: they append behind bytes
+// in flight, move the buffer to a larger one, mix urgent (WriteMessage) and
+// plain (WritePrepared) scheduling, and list connections twice in a pass.
 func TestBroadcastBatches(t *testing.T) {
 	for _, ring := range []bool{true, false} {
-		t.Run(fmt.Sprintf("ring=%v", ring), func(t *testing.T) {
-			testBroadcastBatches(t, !ring)
-		})
+		for _, async := range []bool{false, true} {
+			t.Run(fmt.Sprintf("ring=%v/goroutine=%v", ring, async), func(t *testing.T) {
+				testBroadcastBatches(t, !ring, async)
+			})
+		}
 	}
 }
 
-func testBroadcastBatches(t *testing.T, disableRing bool) {
+func testBroadcastBatches(t *testing.T, disableRing, async bool) {
 	cfg := Config{disableURing: disableRing, MaxMessageSize: 4 << 20, WriteBufferLimit: 64 << 20}
 	srv, err := NewServer(cfg)
 	if err != nil {
@@ -40,6 +46,8 @@ func testBroadcastBatches(t *testing.T, disableRing bool) {
 		t.Fatal(err)
 	}
 	var mu sync.Mutex
+	var wg sync.WaitGroup // the fan-out goroutine
+	defer wg.Wait()
 	conns := map[*Conn]bool{}
 	h := HandlerFuncs{
 		Open:  func(c *Conn) { mu.Lock(); conns[c] = true; mu.Unlock() },
@@ -48,13 +56,25 @@ func testBroadcastBatches(t *testing.T, disableRing bool) {
 			// "go N": broadcast N numbered messages of growing size.
 			var n int
 			fmt.Sscanf(string(data), "go %d", &n)
-			mu.Lock()
-			defer mu.Unlock()
-			for i := 0; i < n; i++ {
-				pm, _ := NewPreparedMessage(BinaryMessage, payload(i))
-				for x := range conns {
-					_ = x.WritePrepared(pm)
+			fanout := func() {
+				mu.Lock()
+				defer mu.Unlock()
+				for i := 0; i < n; i++ {
+					pm, _ := NewPreparedMessage(BinaryMessage, payload(i))
+					for x := range conns {
+						if async && i%3 == 1 {
+							_ = x.WriteMessage(BinaryMessage, payload(i))
+						} else {
+							_ = x.WritePrepared(pm)
+						}
+					}
 				}
+			}
+			if async {
+				wg.Add(1)
+				go func() { defer wg.Done(); fanout() }()
+			} else {
+				fanout()
 			}
 		},
 	}
@@ -89,12 +109,12 @@ func testBroadcastBatches(t *testing.T, disableRing bool) {
 	if err := ccs[0].Write(ctx, TextMessage, []byte(fmt.Sprintf("go %d", msgs))); err != nil {
 		t.Fatal(err)
 	}
-	var wg sync.WaitGroup
+	var rg sync.WaitGroup
 	errs := make(chan error, clients)
 	for ci, cc := range ccs {
-		wg.Add(1)
+		rg.Add(1)
 		go func() {
-			defer wg.Done()
+			defer rg.Done()
 			for i := 0; i < msgs; i++ {
 				_, data, err := cc.Read(ctx)
 				if err != nil {
@@ -108,7 +128,7 @@ func testBroadcastBatches(t *testing.T, disableRing bool) {
 			}
 		}()
 	}
-	wg.Wait()
+	rg.Wait()
 	close(errs)
 	for err := range errs {
 		t.Error(err)
@@ -299,4 +319,141 @@ func TestAdoptAfterShutdown(t *testing.T) {
 		}
 	}
 	_ = srv.Close()
+}
+
+// TestBroadcastWithInputMidPass broadcasts to more connections than one
+// io_uring chunk holds while every client keeps sending requests that the
+// server answers, and some clients vanish: the loop reads and tears down
+// between the chunks of its flush passes (pollInput). Every remaining
+// client must get every broadcast message in order and every answer.
+func TestBroadcastWithInputMidPass(t *testing.T) {
+	if !ringAvailable() {
+		t.Skip("no io_uring here: flush passes are not chunked")
+	}
+	srv, err := NewServer(Config{Loops: 1, WriteBufferLimit: 64 << 20}) // one loop: passes of them all
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const clients, msgs, rounds = 3 * ringEntries / 2, 40, 4
+	var mu sync.Mutex
+	var wg sync.WaitGroup // the fan-out goroutine
+	defer wg.Wait()
+	conns := map[*Conn]bool{}
+	h := HandlerFuncs{
+		Open:  func(c *Conn) { mu.Lock(); conns[c] = true; mu.Unlock() },
+		Close: func(c *Conn, err error) { mu.Lock(); delete(conns, c); mu.Unlock() },
+		Message: func(c *Conn, typ MessageType, data []byte) {
+			if !bytes.Equal(data, []byte("go")) {
+				_ = c.WriteMessage(TextMessage, data) // an answer
+				return
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for r := 0; r < rounds; r++ {
+					for i := 0; i < msgs; i++ {
+						pm, _ := NewPreparedMessage(BinaryMessage, payload(i%8))
+						mu.Lock()
+						for x := range conns {
+							_ = x.WritePrepared(pm)
+						}
+						mu.Unlock()
+					}
+				}
+			}()
+		},
+	}
+	go func() {
+		_ = srv.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = srv.Upgrade(w, r, h) }))
+	}()
+	defer func() { _ = srv.Close() }()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	ccs := make([]*ClientConn, clients)
+	for i := range ccs {
+		cc, _, err := Dial(ctx, "ws://"+ln.Addr().String()+"/", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ccs[i] = cc
+	}
+	for deadline := time.Now().Add(20 * time.Second); ; {
+		mu.Lock()
+		n := len(conns)
+		mu.Unlock()
+		if n == clients {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d connections open", n, clients)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if err := ccs[0].Write(ctx, TextMessage, []byte("go")); err != nil {
+		t.Fatal(err)
+	}
+	var rg sync.WaitGroup
+	errs := make(chan error, clients)
+	for ci, cc := range ccs {
+		rg.Add(1)
+		go func() {
+			defer rg.Done()
+			quitter := ci%10 == 5
+			asked, answered, next := 0, 0, 0
+			for next < rounds*msgs {
+				if quitter && next == msgs {
+					_ = cc.CloseNow()
+					return
+				}
+				if asked-answered < 2 {
+					q := fmt.Sprintf("q%d-%d", ci, asked)
+					if err := cc.Write(ctx, TextMessage, []byte(q)); err != nil {
+						errs <- fmt.Errorf("client %d: write: %v", ci, err)
+						return
+					}
+					asked++
+				}
+				typ, data, err := cc.Read(ctx)
+				if err != nil {
+					errs <- fmt.Errorf("client %d message %d: %v", ci, next, err)
+					return
+				}
+				if typ == TextMessage {
+					if want := fmt.Sprintf("q%d-%d", ci, answered); string(data) != want {
+						errs <- fmt.Errorf("client %d: answer %q, want %q", ci, data, want)
+						return
+					}
+					answered++
+					continue
+				}
+				if !bytes.Equal(data, payload(next%msgs%8)) {
+					errs <- fmt.Errorf("client %d message %d: got %d bytes, want %d", ci, next, len(data), len(payload(next%msgs%8)))
+					return
+				}
+				next++
+			}
+		}()
+	}
+	rg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	for _, cc := range ccs {
+		_ = cc.CloseNow()
+	}
+	_ = srv.Close() // stops the loops: their counters are safe to read
+	var polled uint64
+	for _, l := range srv.loops {
+		polled += l.polled
+	}
+	if polled == 0 {
+		t.Error("no event was read between the chunks of a flush pass: the test missed what it is for")
+	}
+	t.Logf("events read between chunks: %d", polled)
 }

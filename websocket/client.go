@@ -65,8 +65,9 @@ func (h clientHandler) OnClose(_ *Conn, err error) { h.cc.err = err }
 // clientDriver: writes are flushed by the writing goroutine itself.
 type clientDriver struct{ nc net.Conn }
 
-func (clientDriver) schedule(*Conn) {}
-func (d clientDriver) abort(*Conn)  { _ = d.nc.Close() }
+func (clientDriver) schedule(*Conn)    {}
+func (clientDriver) urgent(*Conn) bool { return false }
+func (d clientDriver) abort(*Conn)     { _ = d.nc.Close() }
 
 // Dial opens a WebSocket connection to a ws:// or wss:// URL (RFC 6455 §4.1).
 func Dial(ctx context.Context, rawURL string, opts *DialOptions) (*ClientConn, *http.Response, error) {

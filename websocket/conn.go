@@ -24,6 +24,10 @@ type driver interface {
 	// schedule asks the driver to flush c's pending output soon. Called
 	// with c.mu held, once per dirty period.
 	schedule(c *Conn)
+	// urgent asks the driver to flush c ahead of connections scheduled with
+	// schedule; false if the driver has no such order (schedule is then
+	// used). Called with c.mu held, once per urgent period.
+	urgent(c *Conn) bool
 	// abort closes the connection at once; the reader then tears it down.
 	abort(c *Conn)
 }
@@ -38,6 +42,8 @@ const (
 	stClosed                        // torn down; OnClose called or about to be
 	stAborted                       // slow consumer or fatal write error
 	stWriteClose                    // half-close the write side once output drains
+	stUrgent                        // also queued for an early flush (see Conn.WritePrepared)
+	stSending                       // c.out[c.outOff:] is being sent by the loop, unlocked (flushBatch)
 )
 
 // Conn is a WebSocket connection. Its write methods are safe for concurrent
@@ -67,6 +73,8 @@ type Conn struct {
 	phase   uint8    // phaseHTTP, phaseHandshake, phaseWS
 	wantOut bool     // EPOLLOUT armed after a short write
 	gone    bool     // torn down or handed off (the loop's own view; c.st is for everyone else)
+	inBatch bool     // in the io_uring chunk being sent (loop goroutine only)
+	retired []byte   // output buffer replaced while it was being sent (stSending)
 	hs      *hsState // request bytes while in phaseHTTP/phaseHandshake
 
 	// Keepalive (Config.PingInterval), owned by the reading goroutine.
@@ -155,11 +163,17 @@ func (c *Conn) WriteMessage(typ MessageType, data []byte) error {
 		c.appendFrameLocked(frame.Opcode(typ), false, data)
 	}
 	c.ctr.out(len(data))
-	return c.queuedLocked(prev)
+	return c.queuedLocked(prev, true)
 }
 
 // WritePrepared queues a message encoded once by NewPreparedMessage; it is
 // the cheap way to send one message to many connections.
+//
+// Its flush comes after those of connections written with WriteMessage
+// (and control frames): an event loop sends a reply before it works
+// through a broadcast's fan-out, so the sender of a broadcast hears back at
+// once and its next messages join the fan-out still queued (several
+// messages per write to each receiver, instead of one write each).
 func (c *Conn) WritePrepared(pm *PreparedMessage) error {
 	c.mu.Lock()
 	if c.st&(stCloseSent|stClosed|stAborted) != 0 {
@@ -174,7 +188,7 @@ func (c *Conn) WritePrepared(pm *PreparedMessage) error {
 		c.out = append(c.growOutLocked(len(f)), f...)
 	}
 	c.ctr.out(len(pm.data))
-	return c.queuedLocked(prev)
+	return c.queuedLocked(prev, false)
 }
 
 // Ping queues a Ping frame with payload (at most 125 bytes).
@@ -206,16 +220,28 @@ func (c *Conn) Close(code StatusCode, reason string) error {
 	return nil
 }
 
-// growOutLocked makes room for n more output bytes.
+// growOutLocked makes room for n more output bytes. While the loop sends
+// from c.out without the lock (stSending), the buffer being sent is never
+// reused: appends go past it, and a move to a larger buffer keeps it in
+// c.retired until the send completes.
 func (c *Conn) growOutLocked(n int) []byte {
-	if c.outOff > 0 && c.outOff == len(c.out) {
+	if c.outOff > 0 && c.outOff == len(c.out) && c.st&stSending == 0 {
 		c.out = c.out[:0]
 		c.outOff = 0
 	}
 	if c.out == nil {
 		c.out = pool.Get(n)
 	}
-	return pool.Grow(c.out, n)
+	if c.st&stSending == 0 || cap(c.out)-len(c.out) >= n {
+		return pool.Grow(c.out, n)
+	}
+	nb := append(pool.Get(len(c.out)+n), c.out...)
+	if c.retired == nil {
+		c.retired = c.out // the buffer in flight
+	} else {
+		pool.Put(c.out) // an earlier move's buffer: not in flight
+	}
+	return nb
 }
 
 // appendFrameLocked encodes one whole frame into the output buffer.
@@ -232,15 +258,20 @@ func (c *Conn) appendFrameLocked(op frame.Opcode, rsv1 bool, p []byte) {
 // enforces the output limit and asks the driver for a flush. A message
 // queued on an empty backlog is always accepted, so any message up to
 // MaxMessageSize can be sent; a backlog that grows past WriteBufferLimit
-// means the peer is not reading. It unlocks c.mu.
-func (c *Conn) queuedLocked(prev int) error {
+// means the peer is not reading. urgent asks for an early flush. It unlocks
+// c.mu.
+func (c *Conn) queuedLocked(prev int, urgent bool) error {
 	if prev > 0 && len(c.out)-c.outOff > c.cfg.WriteBufferLimit {
 		c.abortLocked(ErrSlowConsumer)
 		c.mu.Unlock()
 		c.ctr.slowConsumer()
 		return ErrSlowConsumer
 	}
-	c.scheduleLocked()
+	if urgent {
+		c.scheduleUrgentLocked()
+	} else {
+		c.scheduleLocked()
+	}
 	c.mu.Unlock()
 	return nil
 }
@@ -252,6 +283,19 @@ func (c *Conn) scheduleLocked() {
 	}
 }
 
+// scheduleUrgentLocked is scheduleLocked for output that should not wait
+// behind a fan-out: replies, pings and pongs.
+func (c *Conn) scheduleUrgentLocked() {
+	if c.st&(stUrgent|stClosed) != 0 {
+		return
+	}
+	if c.drv.urgent(c) {
+		c.st |= stUrgent | stDirty
+		return
+	}
+	c.scheduleLocked()
+}
+
 // writeControl queues a control frame; false if the connection is closing.
 func (c *Conn) writeControl(op frame.Opcode, p []byte) bool {
 	c.mu.Lock()
@@ -260,7 +304,7 @@ func (c *Conn) writeControl(op frame.Opcode, p []byte) bool {
 		return false
 	}
 	c.appendFrameLocked(op, false, p)
-	c.scheduleLocked()
+	c.scheduleUrgentLocked()
 	c.mu.Unlock()
 	return true
 }

@@ -9,8 +9,9 @@ import (
 
 type nopDriver struct{}
 
-func (nopDriver) schedule(*Conn) {}
-func (nopDriver) abort(*Conn)    {}
+func (nopDriver) schedule(*Conn)    {}
+func (nopDriver) urgent(*Conn) bool { return false }
+func (nopDriver) abort(*Conn)       {}
 
 type countHandler struct{ msgs int }
 

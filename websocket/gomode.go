@@ -40,6 +40,9 @@ func (d goDriver) schedule(c *Conn) {
 	}()
 }
 
+// urgent implements driver: a flusher has no order to change.
+func (goDriver) urgent(*Conn) bool { return false }
+
 // abort implements driver: closing the net.Conn ends the reader, which tears
 // the connection down.
 func (d goDriver) abort(c *Conn) { _ = c.nc.Close() }

@@ -58,6 +58,8 @@ type loop struct {
 	stopping bool
 	dead     bool // shut down: posted tasks can no longer run
 	spareD   []*Conn
+	urgentQ  []*Conn // flushed before dirty, and between its chunks
+	spareU   []*Conn
 	spareT   []func()
 	stopped  chan struct{}
 
@@ -66,7 +68,13 @@ type loop struct {
 	later     []*Conn     // set aside for the plain flush once the chunk is unlocked
 	lingering []*Conn     // refused HTTP connections to close after their response
 	results   []int32
-	ringSent  uint64 // sends completed through the ring (tests, diagnostics)
+	want      []int   // bytes each send of the chunk carries
+	redirty   []*Conn // written to while their send was in flight
+	ringSent  uint64  // sends completed through the ring (tests, diagnostics)
+	inUrgent  bool    // flushUrgent is running: no nested call
+	inPoll    bool    // pollInput is running: no nested call
+	polled    uint64  // events handled by pollInput (tests, diagnostics)
+	events2   []syscall.EpollEvent
 
 	now      int64         // time of the current batch, when keepalive is on
 	nextScan int64         // next keepalive scan
@@ -117,6 +125,7 @@ func newLoop(s *Server) (*loop, error) {
 		if r, err := uring.New(ringEntries); err == nil {
 			l.ring = r
 			l.results = make([]int32, ringEntries)
+			l.want = make([]int, ringEntries)
 		} else {
 			s.cfg.Logger.Debug("websocket: io_uring unavailable; flushing with write(2)", "err", err)
 		}
@@ -208,6 +217,15 @@ func (l *loop) schedule(c *Conn) {
 	l.dirty = append(l.dirty, c)
 	l.wakeLocked()
 	l.qmu.Unlock()
+}
+
+// urgent implements driver: queue c for a flush ahead of the dirty ones.
+func (l *loop) urgent(c *Conn) bool {
+	l.qmu.Lock()
+	l.urgentQ = append(l.urgentQ, c)
+	l.wakeLocked()
+	l.qmu.Unlock()
+	return true
 }
 
 // abort implements driver: the flush pass sees stAborted and tears c down.
@@ -336,7 +354,7 @@ func (l *loop) run() {
 			l.shutdown()
 			return
 		}
-		block := len(l.tasks) == 0 && len(l.dirty) == 0
+		block := len(l.tasks) == 0 && len(l.dirty) == 0 && len(l.urgentQ) == 0
 		l.sleeping = block
 		l.qmu.Unlock()
 		n := l.wait(events, block)
@@ -350,37 +368,64 @@ func (l *loop) run() {
 				l.nextScan = l.now + int64(max(l.minPing/4, time.Millisecond))
 			}
 		}
-		for i := 0; i < n; i++ {
-			fd := int(events[i].Fd)
-			if fd == l.evfd {
-				var b [8]byte
-				_, _ = syscall.Read(l.evfd, b[:])
-				l.qmu.Lock()
-				l.woken = false
-				l.qmu.Unlock()
-				continue
-			}
-			if fd >= len(l.conns) || l.conns[fd] == nil {
-				continue
-			}
-			c := l.conns[fd]
-			ev := events[i].Events
-			if ev&syscall.EPOLLOUT != 0 {
-				l.flush(c)
-			}
-			if ev&(syscall.EPOLLIN|syscall.EPOLLHUP|syscall.EPOLLERR|syscall.EPOLLRDHUP) != 0 && !c.gone {
-				l.read(c)
-			}
-		}
+		l.handle(events[:n])
 		l.runQueue()
 	}
 }
 
-// runQueue runs posted tasks, then flushes every dirty connection once.
+// handle dispatches a batch of epoll events.
+func (l *loop) handle(events []syscall.EpollEvent) {
+	for i := range events {
+		fd := int(events[i].Fd)
+		if fd == l.evfd {
+			var b [8]byte
+			_, _ = syscall.Read(l.evfd, b[:])
+			l.qmu.Lock()
+			l.woken = false
+			l.qmu.Unlock()
+			continue
+		}
+		if fd >= len(l.conns) || l.conns[fd] == nil {
+			continue
+		}
+		c := l.conns[fd]
+		ev := events[i].Events
+		if ev&syscall.EPOLLOUT != 0 {
+			l.flush(c)
+		}
+		if ev&(syscall.EPOLLIN|syscall.EPOLLHUP|syscall.EPOLLERR|syscall.EPOLLRDHUP) != 0 && !c.gone {
+			l.read(c)
+		}
+	}
+}
+
+// pollInput reads what has arrived meanwhile, between the chunks of a long
+// flush pass: a message that starts the next broadcast is read while the
+// current one is still being sent, so the two leave in the same writes to
+// the receivers not reached yet. Not nested.
+func (l *loop) pollInput() {
+	if l.inPoll {
+		return
+	}
+	if l.events2 == nil {
+		l.events2 = make([]syscall.EpollEvent, maxEvents)
+	}
+	n, _ := syscall.EpollWait(l.epfd, l.events2, 0)
+	if n <= 0 {
+		return
+	}
+	l.inPoll = true
+	l.polled += uint64(n)
+	l.handle(l.events2[:n])
+	l.inPoll = false
+}
+
+// runQueue runs posted tasks, then flushes every urgent connection once,
+// then every dirty one.
 func (l *loop) runQueue() {
 	for round := 0; round < 4; round++ {
 		l.qmu.Lock()
-		if len(l.tasks) == 0 && len(l.dirty) == 0 {
+		if len(l.tasks) == 0 && len(l.dirty) == 0 && len(l.urgentQ) == 0 {
 			l.qmu.Unlock()
 			return
 		}
@@ -393,18 +438,50 @@ func (l *loop) runQueue() {
 			f()
 			tasks[i] = nil
 		}
-		if l.ring != nil && len(dirty) >= minRingBatch {
-			l.flushBatch(dirty)
-		} else {
-			for _, c := range dirty {
-				l.flush(c)
-			}
-		}
+		l.flushUrgent()
+		l.flushList(dirty)
 		clear(dirty)
 		l.qmu.Lock()
 		l.spareT, l.spareD = tasks[:0], dirty[:0]
 		l.qmu.Unlock()
 	}
+}
+
+// flushList flushes cs, through the ring when there are enough of them.
+func (l *loop) flushList(cs []*Conn) {
+	if l.ring != nil && len(cs) >= minRingBatch {
+		l.flushBatch(cs)
+		return
+	}
+	for _, c := range cs {
+		l.flush(c)
+	}
+}
+
+// flushUrgent flushes the connections queued by urgent. It runs before the
+// dirty connections and again between the chunks of a long flush pass, so
+// a reply never waits behind a whole fan-out. A connection it flushes may
+// be dirty again, and listed twice, before the pass reaches its first
+// entry: flushBatch skips the second while the first is in flight.
+func (l *loop) flushUrgent() {
+	if l.inUrgent {
+		return
+	}
+	l.qmu.Lock()
+	if len(l.urgentQ) == 0 {
+		l.qmu.Unlock()
+		return
+	}
+	cs := l.urgentQ
+	l.urgentQ, l.spareU = l.spareU[:0], nil
+	l.qmu.Unlock()
+	l.inUrgent = true
+	l.flushList(cs)
+	l.inUrgent = false
+	clear(cs)
+	l.qmu.Lock()
+	l.spareU = cs[:0]
+	l.qmu.Unlock()
 }
 
 func (l *loop) read(c *Conn) {
@@ -577,7 +654,7 @@ func (l *loop) flush(c *Conn) {
 		l.teardown(c, err)
 		return
 	}
-	c.st &^= stDirty
+	c.st &^= stDirty | stUrgent
 	if c.wantOut {
 		c.wantOut = false
 		ev := syscall.EpollEvent{Events: syscall.EPOLLIN | syscall.EPOLLRDHUP, Fd: int32(c.fd)}
@@ -622,14 +699,24 @@ const httpLinger = 500 * time.Millisecond
 // machine a system call costs about 2 µs before it does any work, which is a
 // sixth of a small delivery.
 //
-// The connections of a chunk stay locked while their sends are in flight.
-// Nothing that can run a handler happens then: every connection that needs
-// the plain flush (nothing to send, a state change, a short send, EAGAIN, an
-// error — any of which may tear it down and call OnClose, which may write to
-// other connections of the same chunk) is set aside and flushed only after
-// the whole chunk is unlocked.
+// The connections of a chunk are not locked while their sends are in
+// flight, so that writers (a broadcast's fan-out) never wait for the
+// kernel: a connection is marked stSending, and its writers append behind
+// the bytes in flight without moving them (see growOutLocked). When the
+// chunk completes, a connection written to meanwhile stays dirty for the
+// next pass. Nothing that can run a handler happens during the chunk: every
+// connection that needs the plain flush (nothing to send, a state change, a
+// short send, EAGAIN, an error — any of which may tear it down and call
+// OnClose, which may write to other connections of the same chunk) is set
+// aside and flushed only after the whole chunk is done.
 func (l *loop) flushBatch(cs []*Conn) {
 	for len(cs) > 0 {
+		if l.ring == nil { // closed by a nested pass (flushUrgent)
+			for _, c := range cs {
+				l.flush(c)
+			}
+			return
+		}
 		n := min(len(cs), l.ring.Space(), ringEntries)
 		if n == 0 {
 			for _, c := range cs {
@@ -642,8 +729,8 @@ func (l *loop) flushBatch(cs []*Conn) {
 		l.batch = l.batch[:0]
 		l.later = l.later[:0]
 		for _, c := range chunk {
-			if c.gone {
-				continue
+			if c.gone || c.inBatch {
+				continue // a list may hold c twice (see flushUrgent)
 			}
 			c.mu.Lock()
 			if c.st&(stClosed|stAborted) != 0 || c.outOff >= len(c.out) || c.wantOut {
@@ -651,8 +738,13 @@ func (l *loop) flushBatch(cs []*Conn) {
 				l.later = append(l.later, c)
 				continue
 			}
-			l.ring.PrepSend(c.fd, c.out[c.outOff:], uint64(len(l.batch)))
-			l.results[len(l.batch)] = noResult
+			c.inBatch = true
+			c.st |= stSending
+			i := len(l.batch)
+			l.ring.PrepSend(c.fd, c.out[c.outOff:], uint64(i))
+			l.want[i] = len(c.out) - c.outOff
+			c.mu.Unlock()
+			l.results[i] = noResult
 			l.batch = append(l.batch, c)
 		}
 		err := l.ring.Submit(func(i uint64, res int32) { l.results[i] = res })
@@ -660,17 +752,31 @@ func (l *loop) flushBatch(cs []*Conn) {
 			l.s.cfg.Logger.Warn("websocket: io_uring submission failed; flushing with write(2) from now on", "err", err)
 		}
 		for i, c := range l.batch {
+			c.inBatch = false
 			res := l.results[i]
+			c.mu.Lock()
+			c.st &^= stSending
+			if c.retired != nil {
+				pool.Put(c.retired)
+				c.retired = nil
+			}
 			if res > 0 {
 				c.outOff += int(res)
 			}
-			if res <= 0 || c.outOff < len(c.out) {
+			if res <= 0 || int(res) < l.want[i] {
 				c.mu.Unlock()
 				l.later = append(l.later, c)
 				continue
 			}
+			if c.outOff < len(c.out) {
+				// Written to meanwhile; the writer found it dirty and did not
+				// schedule it. Its next send carries everything since.
+				c.mu.Unlock()
+				l.redirty = append(l.redirty, c)
+				continue
+			}
 			l.ringSent++
-			c.st &^= stDirty
+			c.st &^= stDirty | stUrgent
 			shut := c.afterFlushLocked()
 			c.mu.Unlock()
 			if shut {
@@ -681,7 +787,14 @@ func (l *loop) flushBatch(cs []*Conn) {
 			}
 		}
 		clear(l.batch)
-		// No connection lock is held from here on: handlers may run.
+		if len(l.redirty) > 0 {
+			l.qmu.Lock()
+			l.dirty = append(l.dirty, l.redirty...)
+			l.qmu.Unlock()
+			clear(l.redirty)
+			l.redirty = l.redirty[:0]
+		}
+		// Handlers may run from here on.
 		for _, c := range l.lingering {
 			l.lingerClose(c)
 		}
@@ -691,6 +804,10 @@ func (l *loop) flushBatch(cs []*Conn) {
 			l.flush(c)
 		}
 		clear(l.later)
+		if len(cs) > 0 {
+			l.pollInput()
+			l.flushUrgent()
+		}
 		if err != nil {
 			_ = l.ring.Close()
 			l.ring = nil

@@ -23,6 +23,7 @@ func takeFD(*net.TCPConn) (int, error) { return -1, errors.ErrUnsupported }
 
 func (l *loop) post(func())                                       {}
 func (l *loop) schedule(*Conn)                                    {}
+func (l *loop) urgent(*Conn) bool                                 { return false }
 func (l *loop) abort(*Conn)                                       {}
 func (l *loop) adopt(*Conn, int, []byte)                          {}
 func (l *loop) adoptHTTP(*Conn, int, http.Handler, *chanListener) {}
