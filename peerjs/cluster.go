@@ -39,6 +39,11 @@ type Inbox interface {
 	// Lost reports that another node took id over (same token): the
 	// Server closes its socket for id without telling its partners.
 	Lost(id string)
+	// Gone reports that id, which was on another node, is held by no
+	// node any more (its node died or shut down, or released it): the
+	// Server sends LEAVE from id to its partners here that were not told
+	// yet (a LEAVE through Deliver and Gone reach a partner once).
+	Gone(id string)
 }
 
 // inbox is the realm's Inbox.
@@ -49,3 +54,5 @@ func (in inbox) Deliver(src, dst string, t MessageType, frame []byte) {
 }
 
 func (in inbox) Lost(id string) { in.r.lost(id) }
+
+func (in inbox) Gone(id string) { in.r.gone(id) }

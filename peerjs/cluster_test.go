@@ -170,3 +170,40 @@ func TestClusterDownAndLost(t *testing.T) {
 		t.Fatalf("b got %s", got)
 	}
 }
+
+// TestClusterGone: when the Cluster reports a partner on another node gone
+// (its node died), the partners here get LEAVE once: a LEAVE from its node
+// that comes too is not sent again, nor one for a peer that was no partner.
+func TestClusterGone(t *testing.T) {
+	n, ra, rb := twoNodes(t, Config{})
+	a := ra.open("a", "ta")
+	c := ra.open("c", "tc") // no partner of b
+	b := rb.open("b", "tb")
+	n.flush()
+	expectFrames(t, a.c, open)
+	expectFrames(t, c.c, open)
+	expectFrames(t, b.c, open)
+	b.send(`{"type":"OFFER","dst":"a","payload":{}}`)
+	n.flush()
+	expectFrames(t, a.c, `{"type":"OFFER","src":"b","dst":"a","payload":{}}`)
+
+	ra.r.gone("b")
+	expectFrames(t, a.c, `{"type":"LEAVE","src":"b","dst":"a"}`)
+	expectFrames(t, c.c)
+	inbox{ra.r}.Deliver("b", "a", TypeLeave, []byte(`{"type":"LEAVE","src":"b","dst":"a"}`))
+	inbox{ra.r}.Gone("b")
+	expectFrames(t, a.c)
+
+	// With NoLeave, nothing.
+	n2, rc, rd := twoNodes(t, Config{NoLeave: true})
+	x := rc.open("x", "tx")
+	y := rd.open("y", "ty")
+	n2.flush()
+	expectFrames(t, x.c, open)
+	expectFrames(t, y.c, open)
+	y.send(`{"type":"OFFER","dst":"x","payload":{}}`)
+	n2.flush()
+	expectFrames(t, x.c, `{"type":"OFFER","src":"y","dst":"x","payload":{}}`)
+	rc.r.gone("y")
+	expectFrames(t, x.c)
+}

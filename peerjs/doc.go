@@ -39,6 +39,8 @@
 // frames for an id that is not on this node go to the node that holds it.
 // Frames for an id no node holds wait in this node's queue, are offered to
 // the cluster again at every sweep, and end as EXPIRE as usual; LEAVE and
-// EXPIRE reach peers on other nodes. The discovery list (peers) and
-// ConcurrentLimit stay per node.
+// EXPIRE reach peers on other nodes. When a node dies or shuts down, the
+// Cluster reports its peers gone (Inbox.Gone) once their ids expire, and
+// their partners on the other nodes get LEAVE then. The discovery list
+// (peers) and ConcurrentLimit stay per node.
 package peerjs

@@ -321,13 +321,26 @@ func (r *realm) sent(src, dst string, t MessageType, frame []byte, created time.
 	r.enqueue(src, dst, t, frame, created)
 }
 
-// deliver hands a local id a frame from another node.
+// deliver hands a local id a frame from another node. A LEAVE reaches
+// only a partner of src, once: the Cluster may have reported src gone
+// already.
 func (r *realm) deliver(src, dst string, t MessageType, frame []byte) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if t == TypeLeave {
+		if to := r.clients[dst]; to != nil {
+			if _, ok := to.partners[src]; ok {
+				delete(to.partners, src)
+				if to.conn != nil && !to.claiming {
+					_ = to.conn.Send(frame)
+				}
+			}
+		}
+		return
+	}
 	if to := r.local(dst); to != nil {
 		_ = to.conn.Send(frame)
-		if t != TypeLeave && t != TypeExpire {
+		if t != TypeExpire {
 			to.partners[src] = struct{}{}
 		}
 		return
@@ -335,6 +348,25 @@ func (r *realm) deliver(src, dst string, t MessageType, frame []byte) {
 	if r.clients[dst] != nil && t != TypeLeave && t != TypeExpire {
 		r.enqueue(src, dst, t, frame, r.cfg.Now()) // reserved here: it may come back
 	}
+}
+
+// gone tells the partners of id, an id of another node that no node holds
+// any more, that it left (unless NoLeave).
+func (r *realm) gone(id string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := 0
+	for _, cl := range r.clients {
+		if _, ok := cl.partners[id]; !ok {
+			continue
+		}
+		delete(cl.partners, id)
+		if !r.cfg.NoLeave && cl.conn != nil && !cl.claiming {
+			_ = cl.conn.Send(appendFrame(nil, TypeLeave, id, cl.id, nil))
+			n++
+		}
+	}
+	r.cfg.Logger.Debug("peerjs: peer of another node gone", "id", id, "told", n)
 }
 
 // lost forgets a client whose id another node took over with its token.

@@ -31,7 +31,11 @@ type Member struct {
 // were made: a peer's relayed frames never overtake its join.
 //
 // MemoryRooms is the single-node implementation; a cluster implementation
-// (Redis) can share rooms between nodes behind the same interface.
+// (Redis) can share rooms between nodes behind the same interface. While
+// its store is unreachable, a cluster implementation may serve a join from
+// its own node's members, as a single node would, and tell the member and
+// the other nodes' members about each other once the store is back (each
+// peer-joined once).
 type Rooms interface {
 	// Join adds m to room unless the room already holds limit members
 	// (ErrRoomFull). Atomically with the change it sends m the frame built

@@ -94,6 +94,7 @@ type Cluster struct {
 
 	ready    atomic.Bool
 	lastDown atomic.Int64 // unix nanoseconds of the last change to not ready
+	lastUp   atomic.Int64 // unix nanoseconds of the last change to ready
 	stats    stats
 
 	mu       sync.Mutex
@@ -175,7 +176,9 @@ func (c *Cluster) setReady(up bool, err error) {
 	if c.ready.Swap(up) == up {
 		return
 	}
-	if !up {
+	if up {
+		c.lastUp.Store(time.Now().UnixNano())
+	} else {
 		c.lastDown.Store(time.Now().UnixNano())
 	}
 	if up {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"time"
 
@@ -17,7 +18,9 @@ import (
 type PeerJSOptions struct {
 	// IDTTL is how long a node's claim on a peer id outlives the node's
 	// last refresh: the ids of a node that died can be taken with another
-	// token after at most IDTTL (with the same token at once). Default 15s.
+	// token after at most IDTTL (with the same token at once), and their
+	// partners on other nodes get LEAVE within IDTTL + RefreshInterval.
+	// Default 15s.
 	IDTTL time.Duration
 	// RefreshInterval is how often a node renews its claims (and claims
 	// again the ids Redis lost or that were opened while it was
@@ -43,6 +46,17 @@ type PeerJSOptions struct {
 // the same script, and the old node closes its socket for the id without
 // LEAVE to its partners.
 //
+// Each node watches the ids of other nodes that exchanged OFFER, ANSWER or
+// CANDIDATE with its own ids: when its refresher finds one held by no node
+// (or by another token), it reports it to the server as gone
+// (peerjs.Inbox.Gone), which sends LEAVE to its partners here. So the
+// partners of a peer whose node died or shut down get LEAVE once its id
+// expires, within IDTTL + RefreshInterval; a peer that leaves a live node
+// is announced by that node after its LeaveGrace, and a partner gets one
+// LEAVE whichever comes first. Ids are not reported gone until Redis has
+// been reachable for IDTTL, the time live nodes have to put back the ids
+// a Redis restart lost.
+//
 // Guarantee: while Redis is reachable, an id is held by at most one token
 // in the cluster. While a node cannot reach Redis it serves ids on its own
 // (unique on that node only); when Redis returns, its refresh claims them,
@@ -58,7 +72,11 @@ type PeerJS struct {
 	in      peerjs.Inbox
 	held    map[string]string // id → token, held (or to be held) by this node
 	pending map[string]int    // claims in flight, by id: not reported lost
-	q       *opQueue[pjOp]
+	// watch holds the ids of other nodes that exchanged frames with ids
+	// here, with their token once seen in Redis ("" before): the
+	// refresher reports them gone when no node holds them any more.
+	watch map[string]string
+	q     *opQueue[pjOp]
 }
 
 var _ peerjs.Cluster = (*PeerJS)(nil)
@@ -106,7 +124,7 @@ func (c *Cluster) PeerJS(opts PeerJSOptions) (*PeerJS, error) {
 	}
 	p := &PeerJS{
 		c: c, opts: opts, prefix: c.opts.Key + "-peerjs",
-		held: map[string]string{}, pending: map[string]int{}, q: newOpQueue[pjOp](opts.Queue),
+		held: map[string]string{}, pending: map[string]int{}, watch: map[string]string{}, q: newOpQueue[pjOp](opts.Queue),
 	}
 	p.channel = p.nodeChannel(c.uid)
 	if err := c.listen(p.channel, func(_ string, b []byte) { p.onMessage(b) }, p.run, p.refresher); err != nil {
@@ -285,9 +303,31 @@ func (p *PeerJS) exec(batch []pjOp) {
 			taken := err == nil && n == 0
 			p.claimed(op.id, op.token, taken)
 			op.claimDone(taken)
-		case op.sendDone != nil:
-			op.sendDone(err == nil && n > 0)
+		case op.kind == 's':
+			delivered := err == nil && n > 0
+			if delivered && op.typ != peerjs.TypeLeave { // a LEAVE to op.id says nothing of op.id
+				p.track(op.id, op.typ)
+			}
+			if op.sendDone != nil {
+				op.sendDone(delivered)
+			}
 		}
+	}
+}
+
+// track notes a frame of type t exchanged with id, an id of another node:
+// watched after OFFER, ANSWER and CANDIDATE, no longer after a LEAVE from
+// it.
+func (p *PeerJS) track(id string, t peerjs.MessageType) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	switch t {
+	case peerjs.TypeOffer, peerjs.TypeAnswer, peerjs.TypeCandidate:
+		if _, ok := p.watch[id]; !ok {
+			p.watch[id] = ""
+		}
+	case peerjs.TypeLeave:
+		delete(p.watch, id)
 	}
 }
 
@@ -308,6 +348,7 @@ func (p *PeerJS) onMessage(b []byte) {
 		}
 		return
 	}
+	p.track(m.Src, m.Type)
 	if in := p.inbox(); in != nil {
 		in.Deliver(m.Src, m.Dst, m.Type, m.Frame)
 	}
@@ -323,6 +364,7 @@ func (p *PeerJS) refresher() {
 		case <-t.C:
 			if p.c.Ready() {
 				p.refresh()
+				p.checkGone()
 			}
 		case <-p.c.ctx.Done():
 			return
@@ -357,6 +399,69 @@ func (p *PeerJS) refresh() {
 			p.lose(ids[i-1], toks[i-1].(string))
 		}
 		ids, toks = ids[n:], toks[n:]
+	}
+}
+
+// checkGone reports to the server the watched ids that no node holds any
+// more, or that another token holds: their node died, shut down or
+// released them. Not until Redis has been reachable for IDTTL: after a
+// Redis restart the ids of live nodes are missing until their next
+// refresh.
+func (p *PeerJS) checkGone() {
+	if time.Since(time.Unix(0, p.c.lastUp.Load())) < p.opts.IDTTL {
+		return
+	}
+	p.mu.Lock()
+	ids := make([]string, 0, len(p.watch))
+	for id := range p.watch {
+		if _, here := p.held[id]; here {
+			delete(p.watch, id) // it came to this node: the server knows
+			continue
+		}
+		ids = append(ids, id)
+	}
+	in := p.in
+	p.mu.Unlock()
+	ctx, cancel := context.WithTimeout(p.c.ctx, p.opts.RefreshInterval)
+	defer cancel()
+	for len(ids) > 0 {
+		n := min(len(ids), maxBatch)
+		keys := make([]string, n)
+		for i, id := range ids[:n] {
+			keys[i] = p.idKey(id)
+		}
+		vals, err := p.c.rdb.MGet(ctx, keys...).Result()
+		if err != nil {
+			p.c.log.Debug("redisadapter: peerjs partner check failed", "err", err)
+			return
+		}
+		var gone []string
+		p.mu.Lock()
+		for i, id := range ids[:n] {
+			tok, watched := p.watch[id]
+			if !watched {
+				continue
+			}
+			v, _ := vals[i].(string)
+			_, holder, ok := strings.Cut(v, " ")
+			switch {
+			case !ok: // nobody holds it
+			case tok == "":
+				p.watch[id] = holder
+				continue
+			case tok == holder: // still there, maybe on another node
+				continue
+			}
+			delete(p.watch, id)
+			gone = append(gone, id)
+		}
+		p.mu.Unlock()
+		if in != nil {
+			for _, id := range gone {
+				in.Gone(id)
+			}
+		}
+		ids = ids[n:]
 	}
 }
 

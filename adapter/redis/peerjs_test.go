@@ -14,12 +14,19 @@ type recInbox struct {
 	mu        sync.Mutex
 	delivered []string // "src>dst TYPE frame"
 	lost      []string
+	gone      []string
 }
 
 func (r *recInbox) Deliver(src, dst string, t peerjs.MessageType, frame []byte) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.delivered = append(r.delivered, src+">"+dst+" "+string(t)+" "+string(frame))
+}
+
+func (r *recInbox) Gone(id string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.gone = append(r.gone, id)
 }
 
 func (r *recInbox) Lost(id string) {
@@ -218,5 +225,41 @@ func TestPeerJSTakeover(t *testing.T) {
 	time.Sleep(100 * time.Millisecond) // a wrong notice would arrive by now
 	if _, lost := in1.snapshot(); len(lost) != 1 {
 		t.Fatalf("lost %v, want only x", lost)
+	}
+}
+
+// TestPeerJSGone: an id of another node that exchanged frames with an id
+// here is reported gone once no node holds it: not while its node lives,
+// within IDTTL + RefreshInterval after its node stops.
+func TestPeerJSGone(t *testing.T) {
+	_, nodes := cluster(t, 2)
+	opts := PeerJSOptions{IDTTL: time.Second, RefreshInterval: 100 * time.Millisecond}
+	p1, in1 := newPeerJS(t, nodes[0], opts)
+	p2, in2 := newPeerJS(t, nodes[1], opts)
+	if claim(t, p1, "ann", "t1") || claim(t, p2, "bob", "t2") {
+		t.Fatal("free ids taken")
+	}
+	if !send(t, p2, "bob", "ann", `{"n":1}`) || !send(t, p1, "ann", "bob", `{"n":2}`) {
+		t.Fatal("frames not delivered")
+	}
+	gone := func(in *recInbox) []string {
+		in.mu.Lock()
+		defer in.mu.Unlock()
+		return append([]string(nil), in.gone...)
+	}
+	time.Sleep(3 * opts.IDTTL) // both alive: nothing is gone
+	if g1, g2 := gone(in1), gone(in2); len(g1)+len(g2) != 0 {
+		t.Fatalf("reported gone while alive: %v %v", g1, g2)
+	}
+
+	nodes[1].cl.Shutdown(context.Background()) // its refresher stops, as when it is killed
+	start := time.Now()
+	waitFor(t, "bob reported gone", opts.IDTTL+opts.RefreshInterval+5*time.Second, func() bool {
+		g := gone(in1)
+		return len(g) == 1 && g[0] == "bob"
+	})
+	t.Logf("gone after %v", time.Since(start))
+	if d := time.Since(start); d < opts.IDTTL-opts.RefreshInterval {
+		t.Errorf("reported gone %v after its node stopped, before its id expired", d)
 	}
 }

@@ -1,6 +1,7 @@
 package redisadapter
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -9,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -58,9 +60,22 @@ var ErrUnavailable = errors.New("redisadapter: Redis unavailable")
 // completes them in order (the welcome of a join, then its callback), so a
 // slow Redis never stalls the WebSocket event loop that called them.
 //
-// While Redis is unreachable, joins fail (the client gets an internal
-// error), relays succeed only between two members on this node, and leaves
-// are local only (announced by a later heartbeat).
+// While Redis is unreachable each node serves its rooms like a single node:
+// a join succeeds with the room's members on this node (its welcome lists
+// them, they get its peer-joined), leaves reach this node's members at once,
+// and relays between two members of this node are delivered; relays to a
+// member on another node fail with ErrUnavailable. Once Redis is back, the
+// next heartbeat announces every member of this node again (a script like
+// a join's that keeps a member already there): each one is sent
+// peer-joined for the members it was not told about, and the others are
+// sent its peer-joined unless they know it already. Each member remembers
+// whom it was told about, so no peer-joined or peer-left reaches it twice,
+// and none names itself. A room can then hold more than its limit: joins
+// during an outage count only this node's members. Events published while
+// a node could not reach Redis are lost for its members, as with any
+// pub/sub: a peer of another node that left meanwhile is not announced to
+// them, unless its own node was cut off too (its heartbeat then
+// announces the departure).
 type Rooms struct {
 	c       *Cluster
 	opts    RoomsOptions
@@ -69,17 +84,56 @@ type Rooms struct {
 
 	q *opQueue[roomOp] // operations for the runner
 
+	seenDown atomic.Int64 // Cluster.lastDown when the heartbeat last announced every member
+
 	mu    sync.Mutex
 	local map[string]map[string]*localMember // room → id → member on this node
+	order uint64                             // of local joins
 }
 
 var _ signaling.Rooms = (*Rooms)(nil)
 
+// phase is where a local member stands with Redis.
+type phase uint8
+
+const (
+	// phaseJoining: its join script is in flight; room events wait in
+	// early.
+	phaseJoining phase = iota
+	// phasePending: joined while Redis was unreachable; only this node
+	// has it. Room events from Redis are not for it: its announcement
+	// reconciles what it missed.
+	phasePending
+	// phaseAnnouncing: its announcement is in flight; room events wait
+	// in early.
+	phaseAnnouncing
+	// phaseJoined: in Redis; it gets the room events after joinSeq.
+	phaseJoined
+)
+
 type localMember struct {
 	peer    signaling.Peer
 	name    string
-	joinSeq int64       // 0 while the join is in flight
-	early   []roomEvent // events that arrived during the join
+	order   uint64 // local join order
+	phase   phase
+	prev    phase       // while announcing: the phase to go back to if it fails
+	joinSeq int64       // the room's sequence number at its join or last announcement
+	early   []roomEvent // events that arrived while joining or announcing
+	// known holds the other members it was told about (welcome,
+	// peer-joined) and not told left.
+	known map[string]struct{}
+}
+
+func (lm *localMember) knows(id string) bool {
+	_, ok := lm.known[id]
+	return ok
+}
+
+func (lm *localMember) know(id string) {
+	if lm.known == nil {
+		lm.known = map[string]struct{}{}
+	}
+	lm.known[id] = struct{}{}
 }
 
 // roomEvent is the message published on the signaling channel.
@@ -89,6 +143,11 @@ type roomEvent struct {
 	Except string          `json:"except"`
 	To     string          `json:"to"`
 	Frame  json.RawMessage `json:"frame"`
+	// Op is "join" or "left" for a change of membership (of member
+	// Except), "" for a relayed frame.
+	Op string `json:"op,omitempty"`
+	// Node is the node of the member that joined.
+	Node string `json:"node,omitempty"`
 }
 
 // maxEarly bounds the events kept for a member whose join is in flight.
@@ -130,9 +189,19 @@ func (r *Rooms) roomsKey() string           { return r.prefix + "rooms" }
 func (r *Rooms) nodeKey(uid string) string  { return r.prefix + "node:" + uid }
 
 // tail is the published event after its "seq" member, which the script
-// inserts.
-func tail(room, except, to string, frame []byte) string {
+// inserts. op and node are those of roomEvent.
+func tail(op, node, room, except, to string, frame []byte) string {
 	var b strings.Builder
+	if op != "" {
+		b.WriteString(`"op":`)
+		b.Write(packet.AppendString(nil, op))
+		b.WriteByte(',')
+	}
+	if node != "" {
+		b.WriteString(`"node":`)
+		b.Write(packet.AppendString(nil, node))
+		b.WriteByte(',')
+	}
 	b.WriteString(`"room":`)
 	b.Write(packet.AppendString(nil, room))
 	b.WriteString(`,"except":`)
@@ -163,6 +232,26 @@ table.insert(all, 1, seq)
 return all
 `)
 
+// announceScript puts a member of this node (back) into its room, without
+// a limit and keeping its entry if it is there, announces it like a join,
+// and returns the sequence number and every member, itself included. Same
+// keys and arguments as joinScript's, without the limit.
+var announceScript = redis.NewScript(`
+local seq = redis.call('INCR', KEYS[2])
+redis.call('PERSIST', KEYS[2])
+redis.call('HSETNX', KEYS[1], ARGV[1], seq .. ' ' .. ARGV[2])
+redis.call('SADD', KEYS[3], ARGV[5])
+if redis.call('EXISTS', KEYS[4]) == 1 then
+  redis.call('PEXPIRE', KEYS[4], ARGV[6])
+else
+  redis.call('SET', KEYS[4], '0', 'PX', ARGV[6])
+end
+redis.call('PUBLISH', ARGV[3], '{"seq":' .. seq .. ',' .. ARGV[4])
+local all = redis.call('HGETALL', KEYS[1])
+table.insert(all, 1, seq)
+return all
+`)
+
 var leaveScript = redis.NewScript(`
 if redis.call('HDEL', KEYS[1], ARGV[1]) == 0 then return 0 end
 local seq = redis.call('INCR', KEYS[2])
@@ -182,10 +271,11 @@ redis.call('PUBLISH', ARGV[3], '{"seq":' .. seq .. ',' .. ARGV[4])
 return 1
 `)
 
-// roomOp is one queued Join ('j'), Leave ('l') or Deliver ('d').
+// roomOp is one queued Join ('j'), Leave ('l'), Deliver ('d') or
+// announcement of a member of this node ('a').
 type roomOp struct {
 	kind     byte
-	room, id string // id: the member joining or leaving, or the sender
+	room, id string // id: the member joining, leaving or announced, or the sender
 	to       string
 	name     string
 	limit    int
@@ -204,53 +294,140 @@ func (r *Rooms) push(op roomOp) bool {
 // Join implements signaling.Rooms. The member is registered locally at
 // once, so that room events published after its join are kept for it;
 // the Redis script runs on the runner goroutine, which then sends the
-// welcome and calls done.
+// welcome and calls done. While Redis is unreachable the join is local
+// (joinLocalLocked) and done is called before Join returns.
 func (r *Rooms) Join(room string, m signaling.Member, limit int, welcome func([]message.Peer) []byte, announce []byte, done func(error)) {
 	lm := &localMember{peer: m.Peer, name: m.Name}
 	r.mu.Lock()
 	if r.local[room] == nil {
 		r.local[room] = map[string]*localMember{}
 	}
+	r.order++
+	lm.order = r.order
 	r.local[room][m.ID] = lm
+	if !r.c.Ready() {
+		err := r.joinLocalLocked(room, m.ID, lm, limit, welcome, announce)
+		r.mu.Unlock()
+		done(err)
+		return
+	}
 	r.mu.Unlock()
-	if !r.push(roomOp{kind: 'j', room: room, id: m.ID, name: m.Name, limit: limit, lm: lm, welcome: welcome, frame: announce, done: done}) {
+	if !r.q.push(roomOp{kind: 'j', room: room, id: m.ID, name: m.Name, limit: limit, lm: lm, welcome: welcome, frame: announce, done: done}) {
 		r.forget(room, m.ID, lm)
-		done(ErrUnavailable)
+		done(ErrUnavailable) // the queue is full
 	}
 }
 
-// joined completes a join with the script's result.
+// joinLocalLocked joins lm as a single node would: against the room's
+// members on this node. It stays pending until a heartbeat announces it
+// in Redis. r.mu is held.
+func (r *Rooms) joinLocalLocked(room, id string, lm *localMember, limit int, welcome func([]message.Peer) []byte, announce []byte) error {
+	var others []*localMember
+	var ids []string
+	for oid, o := range r.local[room] {
+		if o != lm && o.phase != phaseJoining {
+			others = append(others, o)
+			ids = append(ids, oid)
+		}
+	}
+	if limit > 0 && len(others) >= limit {
+		r.forgetLocked(room, id, lm)
+		return signaling.ErrRoomFull
+	}
+	idx := make([]int, len(others))
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortFunc(idx, func(a, b int) int { return cmp.Compare(others[a].order, others[b].order) })
+	peers := make([]message.Peer, len(idx))
+	for i, j := range idx {
+		peers[i] = message.Peer{ID: ids[j], Name: others[j].name}
+		lm.know(ids[j])
+	}
+	lm.phase = phasePending
+	if lm.peer != nil {
+		_ = lm.peer.Send(welcome(peers))
+	}
+	// What arrived for it while a join through Redis was in flight (see
+	// joined): frames addressed to it still count; room events do not,
+	// its announcement reconciles them.
+	early := lm.early
+	lm.early = nil
+	for _, ev := range early {
+		if ev.To != "" && lm.peer != nil {
+			_ = lm.peer.Send(ev.Frame)
+		}
+	}
+	for _, o := range others {
+		if !o.knows(id) {
+			o.know(id)
+			if o.peer != nil {
+				_ = o.peer.Send(announce)
+			}
+		}
+	}
+	r.c.log.Debug("redisadapter: signaling join served locally, Redis unavailable", "room", room, "peer", id)
+	return nil
+}
+
+// joined completes a join with the script's result. A join that failed
+// for want of Redis (not a full room) is served locally instead.
 func (r *Rooms) joined(op *roomOp, res []any, err error) {
 	if err != nil {
-		r.forget(op.room, op.id, op.lm)
 		if errors.Is(err, redis.Nil) {
+			r.forget(op.room, op.id, op.lm)
 			op.done(signaling.ErrRoomFull)
-		} else {
-			op.done(fmt.Errorf("redisadapter: join: %w", err))
+			return
 		}
+		// The script may have run: a heartbeat announces the member
+		// again, and nobody is told twice.
+		r.mu.Lock()
+		if r.local[op.room][op.id] != op.lm {
+			r.mu.Unlock()
+			op.done(fmt.Errorf("redisadapter: join: %w", err))
+			return
+		}
+		err = r.joinLocalLocked(op.room, op.id, op.lm, op.limit, op.welcome, op.frame)
+		r.mu.Unlock()
+		op.done(err)
 		return
 	}
 	seq, _ := res[0].(int64)
 	others := parseMembers(res[1:])
 	r.mu.Lock()
-	op.lm.joinSeq = seq
-	if op.lm.peer != nil {
-		_ = op.lm.peer.Send(op.welcome(others))
+	lm := op.lm
+	lm.joinSeq, lm.phase = seq, phaseJoined
+	peers := make([]message.Peer, len(others))
+	for i, o := range others {
+		peers[i] = o.peer
+		lm.know(o.peer.ID)
 	}
-	for _, ev := range op.lm.early {
-		r.deliverLocked(op.id, op.lm, &ev)
+	if lm.peer != nil {
+		_ = lm.peer.Send(op.welcome(peers))
 	}
-	op.lm.early = nil
+	r.replayLocked(op.id, lm)
 	r.mu.Unlock()
 	op.done(nil)
 }
 
-// parseMembers reads HGETALL's id, "seq node name" pairs in join order.
-func parseMembers(kv []any) []message.Peer {
-	type member struct {
-		seq  int64
-		peer message.Peer
+// replayLocked delivers the events kept while lm was joining or announcing.
+func (r *Rooms) replayLocked(id string, lm *localMember) {
+	early := lm.early
+	lm.early = nil
+	for i := range early {
+		r.deliverLocked(id, lm, &early[i])
 	}
+}
+
+// member is one entry of a room's hash.
+type member struct {
+	seq  int64
+	node string
+	peer message.Peer
+}
+
+// parseMembers reads HGETALL's id, "seq node name" pairs in join order.
+func parseMembers(kv []any) []member {
 	var ms []member
 	for i := 0; i+1 < len(kv); i += 2 {
 		id, _ := kv[i].(string)
@@ -260,48 +437,82 @@ func parseMembers(kv []any) []message.Peer {
 			continue
 		}
 		seq, _ := strconv.ParseInt(parts[0], 10, 64)
-		ms = append(ms, member{seq, message.Peer{ID: id, Name: parts[2]}})
+		ms = append(ms, member{seq, parts[1], message.Peer{ID: id, Name: parts[2]}})
 	}
-	slices.SortFunc(ms, func(a, b member) int { return int(a.seq - b.seq) })
-	out := make([]message.Peer, len(ms))
-	for i, m := range ms {
-		out[i] = m.peer
-	}
-	return out
+	slices.SortFunc(ms, func(a, b member) int { return cmp.Compare(a.seq, b.seq) })
+	return ms
 }
 
 // forget drops local member id of room, if it is lm (nil: whichever).
 func (r *Rooms) forget(room, id string, lm *localMember) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if cur, ok := r.local[room][id]; !ok || (lm != nil && cur != lm) {
-		return
+	r.forgetLocked(room, id, lm)
+}
+
+func (r *Rooms) forgetLocked(room, id string, lm *localMember) *localMember {
+	cur, ok := r.local[room][id]
+	if !ok || (lm != nil && cur != lm) {
+		return nil
 	}
 	delete(r.local[room], id)
 	if len(r.local[room]) == 0 {
 		delete(r.local, room)
 	}
+	return cur
 }
 
 // Leave implements signaling.Rooms. The member stops receiving at once;
-// its removal from Redis is queued. While Redis is unreachable it is
-// local only, and a later heartbeat removes it from Redis and announces it.
+// its removal from Redis is queued. While Redis is unreachable this node's
+// members are told at once, and a later heartbeat removes it from Redis
+// and tells the other nodes.
 func (r *Rooms) Leave(room, id string, announce []byte) {
-	r.forget(room, id, nil)
-	r.push(roomOp{kind: 'l', room: room, id: id, frame: announce})
+	r.mu.Lock()
+	lm := r.forgetLocked(room, id, nil)
+	if lm != nil && lm.phase == phasePending {
+		// Only this node has it.
+		r.toldLeftLocked(room, id, announce)
+		r.mu.Unlock()
+		return
+	}
+	r.mu.Unlock()
+	if !r.push(roomOp{kind: 'l', room: room, id: id, frame: announce}) {
+		r.mu.Lock()
+		r.toldLeftLocked(room, id, announce)
+		r.mu.Unlock()
+	}
+}
+
+// toldLeftLocked sends announce (id's peer-left) to this node's members
+// of room that know id.
+func (r *Rooms) toldLeftLocked(room, id string, announce []byte) {
+	for _, o := range r.local[room] {
+		if o.phase == phaseJoining || !o.knows(id) {
+			continue
+		}
+		delete(o.known, id)
+		if o.peer != nil {
+			_ = o.peer.Send(announce)
+		}
+	}
 }
 
 func (r *Rooms) leave(room, id string, announce []byte) bool {
 	ctx, cancel := context.WithTimeout(r.c.ctx, r.opts.OpTimeout)
 	defer cancel()
 	n, err := leaveScript.Run(ctx, r.c.rdb, []string{r.roomKey(room), r.seqKey(room), r.roomsKey()},
-		id, r.channel, tail(room, id, "", announce), room).Int()
+		id, r.channel, tail("left", "", room, id, "", announce), room).Int()
 	if err != nil {
 		r.c.log.Debug("redisadapter: signaling leave failed", "room", room, "err", err)
 		return false
 	}
 	return n == 1
 }
+
+// errRelayUnavailable answers a relay to a member on another node while
+// Redis is unreachable.
+var errRelayUnavailable = errors.Join(ErrUnavailable,
+	message.Errorf(message.CodeInternal, "the peer is on another node, which cannot be reached now; retry later"))
 
 // Deliver implements signaling.Rooms.
 // While Redis is unreachable, a frame between two members on this node is
@@ -310,11 +521,15 @@ func (r *Rooms) Deliver(room, from, to string, frame []byte, done func(error)) {
 	if r.push(roomOp{kind: 'd', room: room, id: from, to: to, frame: frame, done: done}) {
 		return
 	}
-	if !r.c.Ready() && r.deliverLocal(room, from, to, frame) {
+	if r.deliverLocal(room, from, to, frame) {
 		done(nil)
 		return
 	}
-	done(ErrUnavailable)
+	if r.c.Ready() {
+		done(ErrUnavailable) // the queue is full
+		return
+	}
+	done(errRelayUnavailable)
 }
 
 // deliverLocal sends frame to to if both to and from are joined members on
@@ -323,7 +538,7 @@ func (r *Rooms) deliverLocal(room, from, to string, frame []byte) bool {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	src, dst := r.local[room][from], r.local[room][to]
-	if src == nil || dst == nil || src.joinSeq == 0 || dst.joinSeq == 0 {
+	if src == nil || dst == nil || src.phase == phaseJoining || dst.phase == phaseJoining {
 		return false
 	}
 	if dst.peer != nil {
@@ -367,13 +582,16 @@ func (r *Rooms) exec(batch []roomOp) {
 			// that no other node reaps the new member before our next
 			// heartbeat.
 			cmds[i] = joinScript.Eval(ctx, pipe, []string{r.roomKey(op.room), r.seqKey(op.room), r.roomsKey(), r.nodeKey(r.c.uid)},
-				op.id, r.c.uid+" "+op.name, op.limit, r.channel, tail(op.room, op.id, "", op.frame), op.room, r.opts.NodeTTL.Milliseconds())
+				op.id, r.c.uid+" "+op.name, op.limit, r.channel, tail("join", r.c.uid, op.room, op.id, "", op.frame), op.room, r.opts.NodeTTL.Milliseconds())
+		case 'a':
+			cmds[i] = announceScript.Eval(ctx, pipe, []string{r.roomKey(op.room), r.seqKey(op.room), r.roomsKey(), r.nodeKey(r.c.uid)},
+				op.id, r.c.uid+" "+op.name, r.channel, tail("join", r.c.uid, op.room, op.id, "", op.frame), op.room, r.opts.NodeTTL.Milliseconds())
 		case 'l':
 			cmds[i] = leaveScript.Eval(ctx, pipe, []string{r.roomKey(op.room), r.seqKey(op.room), r.roomsKey()},
-				op.id, r.channel, tail(op.room, op.id, "", op.frame), op.room)
+				op.id, r.channel, tail("left", "", op.room, op.id, "", op.frame), op.room)
 		case 'd':
 			cmds[i] = deliverScript.Eval(ctx, pipe, []string{r.roomKey(op.room), r.seqKey(op.room)},
-				op.id, op.to, r.channel, tail(op.room, "", op.to, op.frame))
+				op.id, op.to, r.channel, tail("", "", op.room, "", op.to, op.frame))
 		}
 	}
 	_, execErr := pipe.Exec(ctx)
@@ -387,19 +605,31 @@ func (r *Rooms) exec(batch []roomOp) {
 		case 'j':
 			res, err := cmd.Slice()
 			r.joined(op, res, err)
+		case 'a':
+			res, err := cmd.Slice()
+			r.announced(op, res, err)
 		case 'l':
 			if err := cmd.Err(); err != nil {
 				r.c.log.Debug("redisadapter: signaling leave failed", "room", op.room, "err", err)
+				// This node's members hear it now; a heartbeat
+				// removes it from Redis and tells the others.
+				r.mu.Lock()
+				r.toldLeftLocked(op.room, op.id, op.frame)
+				r.mu.Unlock()
 			}
 		case 'd':
 			n, err := cmd.Int()
 			switch {
 			case err != nil:
 				op.done(fmt.Errorf("redisadapter: deliver: %w", err))
-			case n == 0:
-				op.done(signaling.ErrUnknownPeer)
-			default:
+			case n == 1:
 				op.done(nil)
+			case r.deliverLocal(op.room, op.id, op.to, op.frame):
+				// Two members of this node, one of them not (yet)
+				// back in Redis after an outage.
+				op.done(nil)
+			default:
+				op.done(signaling.ErrUnknownPeer)
 			}
 		}
 	}
@@ -427,16 +657,36 @@ func (r *Rooms) onEvent(payload []byte) {
 }
 
 // deliverLocked sends ev to member id if it is meant for it: a relayed
-// frame always, a room event only if it happened after the member joined.
+// frame always, a room event only if it happened after the member joined
+// and tells it something new.
 func (r *Rooms) deliverLocked(id string, lm *localMember, ev *roomEvent) {
-	if lm.joinSeq == 0 {
+	switch lm.phase {
+	case phaseJoining, phaseAnnouncing:
 		if len(lm.early) < maxEarly {
 			lm.early = append(lm.early, *ev)
 		}
 		return
+	case phasePending:
+		if ev.To == "" {
+			return
+		}
 	}
-	if ev.To == "" && (ev.Seq <= lm.joinSeq || ev.Except == id) {
-		return
+	if ev.To == "" {
+		if ev.Seq <= lm.joinSeq || ev.Except == id {
+			return
+		}
+		switch ev.Op {
+		case "join":
+			if lm.knows(ev.Except) || (ev.Node == r.c.uid && r.local[ev.Room][ev.Except] == nil) {
+				return // told already, or a member of ours that is gone
+			}
+			lm.know(ev.Except)
+		case "left":
+			if !lm.knows(ev.Except) {
+				return
+			}
+			delete(lm.known, ev.Except)
+		}
 	}
 	if lm.peer != nil {
 		_ = lm.peer.Send(ev.Frame)
@@ -468,36 +718,69 @@ func (r *Rooms) beat() {
 	if err != nil && !errors.Is(err, redis.Nil) {
 		return
 	}
-	if prev != "1" {
-		// First beat, or Redis lost our key (restarted, or we were silent
-		// past NodeTTL) and at most a join set it again ("0"): put this
-		// node's members back.
-		r.restore(ctx)
-	}
 	r.reap(ctx)
+	// First beat, Redis lost our key (restarted, or we were silent past
+	// NodeTTL; at most a join set it again, to "0"), or Redis was
+	// unreachable since the last announcement: announce every member of
+	// this node, since Redis or they may have lost events meanwhile.
+	// Otherwise only those that joined while it was unreachable.
+	down := r.c.lastDown.Load()
+	all := prev != "1" || down != r.seenDown.Load()
+	if r.announce(all) && all {
+		r.seenDown.Store(down)
+	}
 }
 
-// restore re-registers this node's members without announcing them.
-func (r *Rooms) restore(ctx context.Context) {
+// announce queues the announcement of this node's members (all, or only
+// the pending ones). It reports false if some could not be queued.
+func (r *Rooms) announce(all bool) bool {
 	r.mu.Lock()
-	type entry struct{ room, id, name string }
-	var es []entry
+	defer r.mu.Unlock()
 	for room, ms := range r.local {
 		for id, lm := range ms {
-			if lm.joinSeq != 0 {
-				es = append(es, entry{room, id, lm.name})
+			if lm.phase != phasePending && (!all || lm.phase != phaseJoined) {
+				continue
+			}
+			lm.prev, lm.phase = lm.phase, phaseAnnouncing
+			if !r.push(roomOp{kind: 'a', room: room, id: id, name: lm.name, lm: lm, frame: message.AppendPeerJoined(nil, id, lm.name)}) {
+				lm.phase = lm.prev
+				r.replayLocked(id, lm)
+				return false
 			}
 		}
 	}
-	r.mu.Unlock()
-	for _, e := range es {
-		seq, err := r.c.rdb.Incr(ctx, r.seqKey(e.room)).Result()
-		if err != nil {
-			return
-		}
-		r.c.rdb.HSetNX(ctx, r.roomKey(e.room), e.id, fmt.Sprintf("%d %s %s", seq, r.c.uid, e.name))
-		r.c.rdb.SAdd(ctx, r.roomsKey(), e.room)
+	return true
+}
+
+// announced completes an announcement: the member learns of the members
+// it was not told about. (Absence from Redis proves no departure: after a
+// Redis restart, the members of other nodes are back only once their node
+// has announced them.)
+func (r *Rooms) announced(op *roomOp, res []any, err error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	lm := op.lm
+	if r.local[op.room][op.id] != lm || lm.phase != phaseAnnouncing {
+		return // it left meanwhile: its leave comes after this
 	}
+	if err != nil {
+		r.c.log.Debug("redisadapter: signaling announcement failed", "room", op.room, "peer", op.id, "err", err)
+		lm.phase = lm.prev
+		r.replayLocked(op.id, lm)
+		return
+	}
+	seq, _ := res[0].(int64)
+	lm.joinSeq, lm.phase = seq, phaseJoined
+	for _, m := range parseMembers(res[1:]) {
+		if m.peer.ID == op.id || lm.knows(m.peer.ID) || (m.node == r.c.uid && r.local[op.room][m.peer.ID] == nil) {
+			continue
+		}
+		lm.know(m.peer.ID)
+		if lm.peer != nil {
+			_ = lm.peer.Send(message.AppendPeerJoined(nil, m.peer.ID, m.peer.Name))
+		}
+	}
+	r.replayLocked(op.id, lm)
 }
 
 // reap removes the members of nodes whose heartbeat expired, and this

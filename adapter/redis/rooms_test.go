@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
+	"github.com/switchboard/switchboard/internal/testutil"
 	"github.com/switchboard/switchboard/signaling"
 	"github.com/switchboard/switchboard/signaling/message"
 )
@@ -201,10 +203,10 @@ func TestSignalingJoinBeforeHeartbeat(t *testing.T) {
 	if nodes[0].rdb.HExists(ctx, ra.roomKey("r"), "P2").Val() != true {
 		t.Fatal("a member that joined before its node's heartbeat was reaped")
 	}
-	ra.beat()
-	if nodes[0].rdb.HExists(ctx, ra.roomKey("r"), "P1").Val() != true {
-		t.Fatal("the heartbeat did not restore the member Redis lost")
-	}
+	ra.beat() // announces the members again, through the runner
+	waitFor(t, "the heartbeat restores the member Redis lost", 5*time.Second, func() bool {
+		return nodes[0].rdb.HExists(ctx, ra.roomKey("r"), "P1").Val()
+	})
 	if p1.count("peer-left") != 0 {
 		t.Fatal("a live member was announced as left")
 	}
@@ -224,4 +226,142 @@ func joinWait(r *Rooms, room string, m signaling.Member, welcome func([]message.
 	ch := make(chan error, 1)
 	r.Join(room, m, 0, welcome, announce, func(err error) { ch <- err })
 	return <-ch
+}
+
+// TestSignalingRedisRestart: while Redis is down, a join is served by its
+// node alone (its welcome lists the room's members on that node, they get
+// its peer-joined, relays between them work) and a relay to another node
+// fails with an error; once Redis is back, the heartbeat announces the
+// members again, so peers on different nodes that joined meanwhile find
+// each other, each told once, and relay across nodes.
+func TestSignalingRedisRestart(t *testing.T) {
+	port := testutil.FreePort(t)
+	addr := fmt.Sprintf("127.0.0.1:%d", port)
+	rs := startRedisOn(t, port)
+	opts := Options{MinBackoff: 20 * time.Millisecond, MaxBackoff: 200 * time.Millisecond}
+	a, b := newNode(t, addr, opts), newNode(t, addr, opts)
+	waitCount(t, []*node{a, b}, 2)
+	fast := RoomsOptions{NodeTTL: 2 * time.Second, HeartbeatInterval: 200 * time.Millisecond}
+	hub := func(n *node) *signaling.Hub {
+		rooms, err := n.cl.Rooms(fast)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h, err := signaling.NewHub(signaling.Config{Rooms: rooms, STUNURLs: []string{}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(h.Close)
+		return h
+	}
+	ha, hb := hub(a), hub(b)
+	// A room that has seen many events: after the restart its counter
+	// starts again from zero, below ann's join.
+	if err := a.rdb.IncrBy(context.Background(), "socket.io-signal:seq:call", 1000).Err(); err != nil {
+		t.Fatal(err)
+	}
+	ann := joinRoom(t, ha, "call", "ann") // node A
+	bob := joinRoom(t, hb, "call", "bob") // node B
+	ann.wait(t, "peer-joined", func(m map[string]any) bool { return m["id"] == bob.id })
+
+	if err := syscall.Kill(-rs.Cmd.Process.Pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "both nodes not ready", 10*time.Second, func() bool { return !a.cl.Ready() && !b.cl.Ready() })
+
+	// cy joins on A, dan on B: each sees its node's members.
+	cy := joinRoom(t, ha, "call", "cy")
+	if ids := peerIDs(cy.find("joined", nil)); len(ids) != 1 || ids[0] != ann.id {
+		t.Fatalf("cy's joined during the outage lists %v, want ann %s", ids, ann.id)
+	}
+	ann.wait(t, "peer-joined", func(m map[string]any) bool { return m["id"] == cy.id && m["name"] == "cy" })
+	dan := joinRoom(t, hb, "call", "dan")
+	if ids := peerIDs(dan.find("joined", nil)); len(ids) != 1 || ids[0] != bob.id {
+		t.Fatalf("dan's joined during the outage lists %v, want bob %s", ids, bob.id)
+	}
+	bob.wait(t, "peer-joined", func(m map[string]any) bool { return m["id"] == dan.id })
+	// Relays between two peers of one node work; to the other node, an
+	// error.
+	cy.s.Handle([]byte(fmt.Sprintf(`{"type":"offer","to":%q,"sdp":"v=0 local"}`, ann.id)))
+	if m := ann.wait(t, "offer", nil); m["from"] != cy.id || m["sdp"] != "v=0 local" {
+		t.Fatalf("local offer during the outage: %v", m)
+	}
+	ann.s.Handle([]byte(fmt.Sprintf(`{"type":"answer","to":%q,"sdp":"v=0 local answer"}`, cy.id)))
+	if m := cy.wait(t, "answer", nil); m["from"] != ann.id {
+		t.Fatalf("local answer during the outage: %v", m)
+	}
+	cy.s.Handle([]byte(fmt.Sprintf(`{"type":"offer","to":%q,"sdp":"v=0 remote"}`, bob.id)))
+	if m := cy.wait(t, "error", nil); m["code"] != "internal" {
+		t.Fatalf("relay to another node during the outage: %v", m)
+	}
+
+	startRedisOn(t, port)
+	waitFor(t, "both nodes ready again", 10*time.Second, func() bool { return a.cl.Ready() && b.cl.Ready() })
+	ready := time.Now()
+	// Each side hears of the other node's peer that joined meanwhile.
+	bob.wait(t, "peer-joined", func(m map[string]any) bool { return m["id"] == cy.id && m["name"] == "cy" })
+	t.Logf("a peer that joined during the outage was announced to another node %v after both were ready", time.Since(ready))
+	cy.wait(t, "peer-joined", func(m map[string]any) bool { return m["id"] == bob.id && m["name"] == "bob" })
+	cy.wait(t, "peer-joined", func(m map[string]any) bool { return m["id"] == dan.id })
+	dan.wait(t, "peer-joined", func(m map[string]any) bool { return m["id"] == cy.id })
+	dan.wait(t, "peer-joined", func(m map[string]any) bool { return m["id"] == ann.id })
+	ann.wait(t, "peer-joined", func(m map[string]any) bool { return m["id"] == dan.id })
+	// And they relay across nodes again.
+	bob.s.Handle([]byte(fmt.Sprintf(`{"type":"offer","to":%q,"sdp":"v=0 after"}`, cy.id)))
+	if m := cy.wait(t, "offer", func(m map[string]any) bool { return m["sdp"] == "v=0 after" }); m["from"] != bob.id {
+		t.Fatalf("offer after the restart: %v", m)
+	}
+	cy.s.Handle([]byte(fmt.Sprintf(`{"type":"answer","to":%q,"sdp":"v=0 after answer"}`, bob.id)))
+	if m := bob.wait(t, "answer", nil); m["from"] != cy.id || m["sdp"] != "v=0 after answer" {
+		t.Fatalf("answer after the restart: %v", m)
+	}
+	dan.s.Handle([]byte(fmt.Sprintf(`{"type":"candidate","to":%q,"candidate":{"candidate":"c9"}}`, ann.id)))
+	if m := ann.wait(t, "candidate", nil); m["from"] != dan.id {
+		t.Fatalf("candidate after the restart: %v", m)
+	}
+
+	// A peer that joins now, through Redis, is announced to ann, whose
+	// join predates the restart (and the room's new counter).
+	waitFor(t, "ann announced again", 10*time.Second, func() bool {
+		return a.rdb.HExists(context.Background(), "socket.io-signal:room:call", ann.id).Val()
+	})
+	eve := joinRoom(t, hb, "call", "eve")
+	ann.wait(t, "peer-joined", func(m map[string]any) bool { return m["id"] == eve.id })
+
+	// A few more heartbeats (each announces nothing new), then: every peer
+	// was told of each other one exactly once, never of itself, and of
+	// nobody leaving.
+	time.Sleep(5 * fast.HeartbeatInterval)
+	peers := map[string]*peer{"ann": ann, "bob": bob, "cy": cy, "dan": dan}
+	for name, p := range peers {
+		seen := map[string]int{}
+		for _, id := range peerIDs(p.find("joined", nil)) {
+			seen[id]++
+		}
+		p.mu.Lock()
+		for _, m := range p.frames {
+			if m["type"] == "peer-joined" {
+				seen[m["id"].(string)]++
+			}
+		}
+		p.mu.Unlock()
+		for other, q := range peers {
+			want := 1
+			if q == p {
+				want = 0
+			}
+			if seen[q.id] != want {
+				t.Errorf("%s was told of %s %d times, want %d", name, other, seen[q.id], want)
+			}
+		}
+		if n := p.count("peer-left"); n != 0 {
+			t.Errorf("%s got %d peer-left", name, n)
+		}
+	}
+
+	// A leave now reaches both nodes once.
+	dan.s.Disconnect()
+	for _, p := range []*peer{ann, bob, cy} {
+		p.wait(t, "peer-left", func(m map[string]any) bool { return m["id"] == dan.id })
+	}
 }

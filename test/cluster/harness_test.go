@@ -113,7 +113,7 @@ func serveNode(redisAddr string, opts redisadapter.Options) (n *goNode, stop fun
 		return nil, nil, err
 	}
 	mux.Handle("/signal", sig)
-	pjc, err := cl.PeerJS(redisadapter.PeerJSOptions{IDTTL: 3 * time.Second, RefreshInterval: 250 * time.Millisecond})
+	pjc, err := cl.PeerJS(redisadapter.PeerJSOptions{IDTTL: pjIDTTL, RefreshInterval: pjRefresh})
 	if err != nil {
 		return nil, nil, err
 	}

@@ -107,4 +107,9 @@ func TestPeerJSAcrossNodes(t *testing.T) {
 	ann.expect(t, "LEAVE", "bob")
 	bob2 := dialPeerJS(t, n1.url, "bob", "another")
 	bob2.expect(t, "OPEN", "")
+	// Once: neither bob's node nor ann's (which sees bob's id released)
+	// tells ann again. A frame from the new bob comes next.
+	time.Sleep(4 * pjRefresh)
+	bob2.send(t, `{"type":"OFFER","dst":"ann","payload":{"n":"new"}}`)
+	ann.expect(t, "OFFER", "bob")
 }

@@ -54,6 +54,16 @@ func (p *sigPeer) next(t *testing.T, typ string) map[string]any {
 	}
 }
 
+// peerJoined reads frames until the peer-joined of id.
+func (p *sigPeer) peerJoined(t *testing.T, id string) map[string]any {
+	t.Helper()
+	for {
+		if m := p.next(t, "peer-joined"); m["id"] == id {
+			return m
+		}
+	}
+}
+
 func (p *sigPeer) join(t *testing.T, room, name string) map[string]any {
 	t.Helper()
 	p.send(t, `{"type":"join","room":"`+room+`","name":"`+name+`"}`)
