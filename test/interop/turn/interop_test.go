@@ -412,9 +412,17 @@ func TestUclientTCPRelay(t *testing.T) {
 		name  string
 		flags []string
 		port  string
+		// want is the share of the messages sent that uclient counts as
+		// received, in percent.
+		want int
 	}{
-		{"tcp", nil, port},
-		{"tls", []string{"-S"}, tlsPort},
+		{"tcp", nil, port, 100},
+		{"tls", []string{"-S"}, tlsPort, 100},
+		// -P: the peer connects to the relayed address from outside TURN
+		// (ConnectionAttempt only). uclient then counts only one
+		// direction as received: coturn's own turnserver gives the same
+		// 20 of 40 with these flags.
+		{"passive", []string{"-P"}, port, 50},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			before := s.Stats()
@@ -425,13 +433,13 @@ func TestUclientTCPRelay(t *testing.T) {
 				t.Fatalf("uclient: %v\n%s", err, tail([]byte(out)))
 			}
 			sent, recv, lost := totals(t, out)
-			if sent != clients*msgs || recv != sent || lost != 0 {
-				t.Fatalf("sent %d, received %d, lost %d; want %d each and none lost\n%s", sent, recv, lost, clients*msgs, tail([]byte(out)))
+			if sent != clients*msgs || recv < sent*tc.want/100 {
+				t.Fatalf("sent %d, received %d, lost %d; want %d sent and %d%% received\n%s", sent, recv, lost, clients*msgs, tc.want, tail([]byte(out)))
 			}
-			// Every message crossed the server twice, over data
-			// connections only: no datagram was relayed.
+			// What arrived crossed the server over data connections
+			// only: no datagram was relayed.
 			st := s.Stats()
-			bytes := uint64(sent * 160)
+			bytes := uint64(recv * 160)
 			if st.AllocationsTotal-before.AllocationsTotal < clients || st.BytesToPeers-before.BytesToPeers < bytes ||
 				st.BytesToClients-before.BytesToClients < bytes || st.PacketsToPeers != before.PacketsToPeers {
 				t.Fatalf("server stats before %+v, after %+v: want %d TCP allocations and %d bytes each way", before, st, clients, bytes)
