@@ -529,3 +529,47 @@ func TestTCPAllocationRules(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// pion/turn's client side of RFC 6062 against the server: Dial (Connect
+// then ConnectionBind) and Accept (ConnectionAttempt then ConnectionBind).
+func TestPionTCPAllocation(t *testing.T) {
+	s, _, tcpAddr := startServer(t, Config{})
+	c := pionClient(t, overTCP, tcpAddr, "alice", "secret", "test")
+	alloc, err := c.AllocateTCP()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer alloc.Close()
+	relay := alloc.Addr().(*net.TCPAddr).AddrPort()
+
+	peer := newTCPPeer(t)
+	dc, err := alloc.Dial("tcp4", peer.addr.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dc.Close()
+	pc := peer.accept(t)
+	if got := pc.RemoteAddr().(*net.TCPAddr).AddrPort(); got != relay {
+		t.Fatalf("peer sees %v, want the relayed address %v", got, relay)
+	}
+	dc.SetReadDeadline(time.Now().Add(closeBound))
+	exchange(t, dc, pc)
+
+	if err := alloc.CreatePermissions(&net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)}); err != nil {
+		t.Fatal(err)
+	}
+	in, err := net.DialTCP("tcp4", nil, net.TCPAddrFromAddrPort(relay))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	alloc.SetDeadline(time.Now().Add(closeBound))
+	ac, err := alloc.AcceptTCP()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ac.Close()
+	ac.SetReadDeadline(time.Now().Add(closeBound))
+	exchange(t, ac, in)
+	waitTCPConns(t, s, 2)
+}
