@@ -62,8 +62,9 @@ type Config struct {
 	// connection is closed at once. A negative value means no limit.
 	MaxTCPConnections int
 	// MaxBitrate caps the bytes per second one allocation relays, both
-	// directions together; excess packets are dropped. Default 5 MB/s
-	// (40 Mbit/s); negative means no cap.
+	// directions together; excess packets are dropped, and the data
+	// connections of a TCP allocation (RFC 6062) are paced to it instead.
+	// Default 5 MB/s (40 Mbit/s); negative means no cap.
 	MaxBitrate int
 
 	// RelayLoops is the number of event loops reading relay sockets and

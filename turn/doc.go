@@ -61,7 +61,8 @@
 //     allocation is 400 and Send indications are dropped.
 //   - Quotas: Config.UserQuota, IPQuota and MaxAllocations (486),
 //     Config.MaxTCPConnections peer connections per TCP allocation (486),
-//     and a per-allocation bandwidth cap on UDP relaying (Config.MaxBitrate).
+//     and a per-allocation bandwidth cap (Config.MaxBitrate): UDP relaying
+//     drops the excess, TCP data connections are paced.
 //   - A peer deny-list on by default (see Config.AllowPeers and
 //     Server.PeerAllowed): loopback, private, link-local, CGNAT,
 //     multicast, unspecified, their IPv4-mapped/compatible/6to4/Teredo/NAT64

@@ -483,13 +483,16 @@ func (s *Server) runDataConn(t *tcpConn, c *streamConn, early []byte) {
 }
 
 // copyData copies src to dst until either fails or src ends, then closes
-// the pair.
+// the pair. The allocation's bandwidth cap paces it.
 func (s *Server) copyData(t *tcpConn, src io.Reader, dst io.Writer, count interface{ Add(uint64) uint64 }) {
 	defer s.closeTCPConn(t, false)
 	buf := make([]byte, tcpCopyBuffer)
 	for {
 		n, err := src.Read(buf)
 		if n > 0 {
+			if !s.pace(t.a, n) {
+				return
+			}
 			if _, werr := dst.Write(buf[:n]); werr != nil {
 				return
 			}
@@ -499,4 +502,30 @@ func (s *Server) copyData(t *tcpConn, src io.Reader, dst io.Writer, count interf
 			return
 		}
 	}
+}
+
+// pace waits until the allocation's bandwidth cap (Config.MaxBitrate,
+// shared by both directions of all its connections) lets n more bytes
+// through. Where UDP relaying drops the excess, a data connection waits,
+// and TCP flow control slows the sender. It reports false if the
+// allocation is released meanwhile.
+func (s *Server) pace(a *allocation, n int) bool {
+	rate := s.cfg.MaxBitrate
+	if rate < 0 {
+		return true
+	}
+	for n > 0 {
+		chunk := min(n, max(rate, 1)) // the bucket holds at most rate
+		if a.bw.allow(chunk, rate, s.now()) {
+			n -= chunk
+			continue
+		}
+		wait := time.Duration(float64(chunk) / float64(max(rate, 1)) * float64(time.Second) / 2)
+		select {
+		case <-time.After(max(wait, time.Millisecond)):
+		case <-a.tcp.ctx.Done():
+			return false
+		}
+	}
+	return true
 }

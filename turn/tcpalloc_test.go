@@ -573,3 +573,27 @@ func TestPionTCPAllocation(t *testing.T) {
 	exchange(t, ac, in)
 	waitTCPConns(t, s, 2)
 }
+
+// Config.MaxBitrate paces a TCP allocation's data connections: past the
+// one-second burst, bytes pass no faster than the cap (the elapsed time
+// can only be longer on a loaded machine, never shorter).
+func TestTCPAllocationBitrate(t *testing.T) {
+	const rate = 32 << 10
+	_, tcpAddr, _ := startStreamServer(t, Config{AllowPeers: loopbackPeers, MaxBitrate: rate})
+	peer := newTCPPeer(t)
+	ctl := dialStream(t, "tcp", tcpAddr)
+	ctl.tcpAllocate()
+	_, id := ctl.connect(peer.addr)
+	pc := peer.accept(t)
+	code, dc := bind(t, "tcp", tcpAddr, id, true)
+	if code != 0 {
+		t.Fatalf("ConnectionBind: code %d", code)
+	}
+	start := time.Now()
+	const size = 3 * rate // one second of burst, then two at the cap
+	go dc.c.Write(make([]byte, size))
+	readFull(t, pc, size)
+	if d := time.Since(start); d < 1900*time.Millisecond {
+		t.Fatalf("%d bytes at a cap of %d B/s took %v, want about 2 s", size, rate, d)
+	}
+}
