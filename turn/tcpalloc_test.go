@@ -416,7 +416,13 @@ func TestTCPAllocationErrors(t *testing.T) {
 		if code, _ := bind(t, "tcp", tcpAddr, 0, false); code != 400 {
 			t.Fatalf("ConnectionBind without CONNECTION-ID: code %d, want 400", code)
 		}
-		resp := ctl.do(connBindReq, func(m *stun.Message) { m.AddConnectionID(id) })
+		bob := dialStream(t, "tcp", tcpAddr)
+		bob.user, bob.pass = "bob", "pw"
+		resp := bob.do(connBindReq, func(m *stun.Message) { m.AddConnectionID(id) })
+		if code := errCode(resp); code != 441 {
+			t.Fatalf("ConnectionBind by another user: code %d, want 441", code)
+		}
+		resp = ctl.do(connBindReq, func(m *stun.Message) { m.AddConnectionID(id) })
 		if code := errCode(resp); code != 400 {
 			t.Fatalf("ConnectionBind on the control connection: code %d, want 400", code)
 		}
