@@ -45,6 +45,10 @@ const (
 	AttrICMP                    AttrType = 0x8004
 )
 
+// AttrConnectionID is CONNECTION-ID (RFC 6062 §6.2.1): the 32-bit
+// identifier of a TCP connection of a TCP allocation.
+const AttrConnectionID AttrType = 0x002A
+
 // Required reports whether t is comprehension-required (0x0000-0x7FFF,
 // RFC 8489 §14): a receiver that does not know it must reject the request
 // with 420 and UNKNOWN-ATTRIBUTES.
@@ -288,6 +292,20 @@ func (m *Message) AddChannelNumber(ch uint16) {
 	v := m.grow(AttrChannelNumber, 4)
 	binary.BigEndian.PutUint16(v[0:2], ch)
 	v[2], v[3] = 0, 0
+}
+
+// AddConnectionID appends CONNECTION-ID (RFC 6062 §6.2.1).
+func (m *Message) AddConnectionID(id uint32) {
+	binary.BigEndian.PutUint32(m.grow(AttrConnectionID, 4), id)
+}
+
+// ConnectionID decodes a CONNECTION-ID value (RFC 6062 §6.2.1): exactly
+// 4 bytes, an opaque 32-bit number.
+func ConnectionID(v []byte) (uint32, error) {
+	if len(v) != 4 {
+		return 0, errAttrSize
+	}
+	return binary.BigEndian.Uint32(v), nil
 }
 
 // AddRequestedTransport appends REQUESTED-TRANSPORT.

@@ -14,7 +14,9 @@
 //     attribute TLVs (RFC 8489 §5, §14);
 //   - typed attribute helpers: XOR-MAPPED-ADDRESS and the TURN XOR
 //     addresses (§14.2), ERROR-CODE (§14.8), UNKNOWN-ATTRIBUTES (§14.9),
-//     LIFETIME and other integers;
+//     LIFETIME and other integers, and CONNECTION-ID of TCP allocations
+//     (RFC 6062 §6.2.1), whose Connect, ConnectionBind and
+//     ConnectionAttempt methods are named too (RFC 6062 §6.1);
 //   - message authentication: MESSAGE-INTEGRITY (§14.5),
 //     MESSAGE-INTEGRITY-SHA256 (§14.6), FINGERPRINT (§14.7), the long-term
 //     key derivations (§9.2.2) and USERHASH (§14.4);

@@ -68,7 +68,8 @@ func CodeOf(err error) int {
 	return 0
 }
 
-// Error codes from RFC 8489 §14.8, RFC 8656 §19 and RFC 6156 §10.
+// Error codes from RFC 8489 §14.8, RFC 8656 §19, RFC 6156 §10 and
+// RFC 6062 §6.3.
 const (
 	CodeTryAlternate                 = 300
 	CodeBadRequest                   = 400
@@ -81,6 +82,8 @@ const (
 	CodeWrongCredentials             = 441
 	CodeUnsupportedTransportProtocol = 442
 	CodePeerAddressFamilyMismatch    = 443
+	CodeConnectionAlreadyExists      = 446 // RFC 6062 §6.3
+	CodeConnectionTimeoutOrFailure   = 447 // RFC 6062 §6.3
 	CodeAllocationQuotaReached       = 486
 	CodeRoleConflict                 = 487
 	CodeServerError                  = 500
@@ -112,6 +115,10 @@ func ReasonPhrase(code int) string {
 		return "Unsupported Transport Protocol"
 	case CodePeerAddressFamilyMismatch:
 		return "Peer Address Family Mismatch"
+	case CodeConnectionAlreadyExists:
+		return "Connection Already Exists"
+	case CodeConnectionTimeoutOrFailure:
+		return "Connection Timeout or Failure"
 	case CodeAllocationQuotaReached:
 		return "Allocation Quota Reached"
 	case CodeRoleConflict:

@@ -2,6 +2,7 @@ package stun
 
 import (
 	"bytes"
+	"net/netip"
 	"testing"
 )
 
@@ -13,6 +14,15 @@ func FuzzDecode(f *testing.F) {
 		f.Add(unhex(f, v))
 	}
 	f.Add(AppendChannelData(nil, 0x4001, []byte("hello"), true))
+	// RFC 6062: a ConnectionBind request and a ConnectionAttempt indication.
+	var seed Message
+	seed.Reset(Type{MethodConnectionBind, ClassRequest}, TransactionID{1})
+	seed.AddConnectionID(0x01020304)
+	f.Add(append([]byte(nil), seed.Raw...))
+	seed.Reset(Type{MethodConnectionAttempt, ClassIndication}, TransactionID{2})
+	seed.AddConnectionID(7)
+	seed.AddXORAddress(AttrXORPeerAddress, netip.MustParseAddrPort("192.0.2.1:80"))
+	f.Add(append([]byte(nil), seed.Raw...))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		var m Message
 		FrameLength(b)
@@ -34,6 +44,14 @@ func FuzzDecode(f *testing.F) {
 			ErrorCode(a.Value)
 			UnknownAttributes(nil, a.Value)
 			PasswordAlgorithm(a.Value)
+			if id, err := ConnectionID(a.Value); err == nil {
+				var c Message
+				c.Reset(m.Type, m.TransactionID)
+				c.AddConnectionID(id)
+				if !bytes.Equal(c.Attributes[0].Value, a.Value) {
+					t.Fatalf("CONNECTION-ID %#x does not round-trip", id)
+				}
+			}
 			out.Add(a.Type, a.Value)
 		}
 		var again Message

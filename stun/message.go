@@ -16,18 +16,21 @@ const HeaderSize = 20
 // datagram cannot make a reused Message grow without limit.
 const MaxAttributes = 64
 
-// Method is a STUN method (RFC 8489 §18.2, RFC 8656 §17).
+// Method is a STUN method (RFC 8489 §18.2, RFC 8656 §17, RFC 6062 §6.1).
 type Method uint16
 
 // Methods.
 const (
-	MethodBinding          Method = 0x001 // RFC 8489
-	MethodAllocate         Method = 0x003 // RFC 8656 §7
-	MethodRefresh          Method = 0x004 // RFC 8656 §8
-	MethodSend             Method = 0x006 // RFC 8656 §11
-	MethodData             Method = 0x007 // RFC 8656 §11
-	MethodCreatePermission Method = 0x008 // RFC 8656 §10
-	MethodChannelBind      Method = 0x009 // RFC 8656 §12
+	MethodBinding           Method = 0x001 // RFC 8489
+	MethodAllocate          Method = 0x003 // RFC 8656 §7
+	MethodRefresh           Method = 0x004 // RFC 8656 §8
+	MethodSend              Method = 0x006 // RFC 8656 §11
+	MethodData              Method = 0x007 // RFC 8656 §11
+	MethodCreatePermission  Method = 0x008 // RFC 8656 §10
+	MethodChannelBind       Method = 0x009 // RFC 8656 §12
+	MethodConnect           Method = 0x00A // RFC 6062 §4.3, §6.1
+	MethodConnectionBind    Method = 0x00B // RFC 6062 §4.4, §6.1
+	MethodConnectionAttempt Method = 0x00C // RFC 6062 §4.4, §6.1 (indication only)
 )
 
 func (m Method) String() string {
@@ -46,6 +49,12 @@ func (m Method) String() string {
 		return "CreatePermission"
 	case MethodChannelBind:
 		return "ChannelBind"
+	case MethodConnect:
+		return "Connect"
+	case MethodConnectionBind:
+		return "ConnectionBind"
+	case MethodConnectionAttempt:
+		return "ConnectionAttempt"
 	}
 	return "Method(0x" + hex16(uint16(m)) + ")"
 }

@@ -25,6 +25,14 @@ func TestTypeEncoding(t *testing.T) {
 		{Type{MethodCreatePermission, ClassRequest}, 0x0008},
 		{Type{MethodChannelBind, ClassRequest}, 0x0009},
 		{Type{MethodChannelBind, ClassSuccess}, 0x0109},
+		// RFC 6062 §6.1.
+		{Type{MethodConnect, ClassRequest}, 0x000A},
+		{Type{MethodConnect, ClassSuccess}, 0x010A},
+		{Type{MethodConnect, ClassErrorResponse}, 0x011A},
+		{Type{MethodConnectionBind, ClassRequest}, 0x000B},
+		{Type{MethodConnectionBind, ClassSuccess}, 0x010B},
+		{Type{MethodConnectionBind, ClassErrorResponse}, 0x011B},
+		{Type{MethodConnectionAttempt, ClassIndication}, 0x001C},
 		{Type{0xFFF, ClassErrorResponse}, 0x3FFF},
 	} {
 		if got := tc.typ.Value(); got != tc.wire {
@@ -251,5 +259,90 @@ func TestErrorType(t *testing.T) {
 	}
 	if err.Error() != "stun: error 486 Allocation Quota Reached" {
 		t.Fatal(err.Error())
+	}
+}
+
+// RFC 6062 §6: the TCP allocation methods, CONNECTION-ID and the two new
+// error codes.
+func TestRFC6062(t *testing.T) {
+	for _, tc := range []struct {
+		m    Method
+		name string
+	}{
+		{MethodConnect, "Connect"},
+		{MethodConnectionBind, "ConnectionBind"},
+		{MethodConnectionAttempt, "ConnectionAttempt"},
+		{0x00D, "Method(0x000d)"},
+	} {
+		if got := tc.m.String(); got != tc.name {
+			t.Errorf("%#x: %q, want %q", uint16(tc.m), got, tc.name)
+		}
+	}
+	for _, tc := range []struct {
+		code   int
+		reason string
+	}{
+		{CodeConnectionAlreadyExists, "Connection Already Exists"},
+		{CodeConnectionTimeoutOrFailure, "Connection Timeout or Failure"},
+	} {
+		if got := ReasonPhrase(tc.code); got != tc.reason {
+			t.Errorf("%d: %q, want %q", tc.code, got, tc.reason)
+		}
+		var m Message
+		m.Reset(Type{MethodConnect, ClassErrorResponse}, TransactionID{1})
+		m.AddErrorCode(tc.code, "")
+		var d Message
+		if err := d.Decode(m.Raw); err != nil {
+			t.Fatal(err)
+		}
+		v, _ := d.Get(AttrErrorCode)
+		if code, reason, err := ErrorCode(v); err != nil || code != tc.code || string(reason) != tc.reason {
+			t.Errorf("ERROR-CODE %d %q %v, want %d", code, reason, err, tc.code)
+		}
+	}
+	for _, tc := range []struct {
+		name    string
+		value   []byte
+		want    uint32
+		wantErr bool
+	}{
+		{"zero", []byte{0, 0, 0, 0}, 0, false},
+		{"big endian", []byte{0x12, 0x34, 0x56, 0x78}, 0x12345678, false},
+		{"max", []byte{0xff, 0xff, 0xff, 0xff}, 0xffffffff, false},
+		{"empty", nil, 0, true},
+		{"short", []byte{1, 2, 3}, 0, true},
+		{"long", []byte{1, 2, 3, 4, 5}, 0, true},
+	} {
+		got, err := ConnectionID(tc.value)
+		if got != tc.want || (err != nil) != tc.wantErr {
+			t.Errorf("%s: %#x %v", tc.name, got, err)
+		}
+		if err != nil && !errors.Is(err, ErrMalformed) {
+			t.Errorf("%s: %v is not ErrMalformed", tc.name, err)
+		}
+	}
+	// A ConnectionAttempt indication as a server sends it, and back.
+	peer := netip.MustParseAddrPort("[2001:db8::5]:443")
+	var m Message
+	m.Reset(Type{MethodConnectionAttempt, ClassIndication}, TransactionID{9, 8, 7})
+	m.AddConnectionID(0xdeadbeef)
+	m.AddXORAddress(AttrXORPeerAddress, peer)
+	wire := []byte{0x00, 0x2a, 0x00, 0x04, 0xde, 0xad, 0xbe, 0xef}
+	if !bytes.Equal(m.Raw[HeaderSize:HeaderSize+8], wire) {
+		t.Fatalf("CONNECTION-ID on the wire % x, want % x", m.Raw[HeaderSize:HeaderSize+8], wire)
+	}
+	var d Message
+	if err := d.Decode(m.Raw); err != nil {
+		t.Fatal(err)
+	}
+	v, ok := d.Get(AttrConnectionID)
+	if id, err := ConnectionID(v); !ok || err != nil || id != 0xdeadbeef {
+		t.Errorf("CONNECTION-ID %#x %v", id, err)
+	}
+	if got, err := d.GetXORAddress(AttrXORPeerAddress); err != nil || got != peer {
+		t.Errorf("XOR-PEER-ADDRESS %v %v", got, err)
+	}
+	if !AttrConnectionID.Required() {
+		t.Error("CONNECTION-ID is comprehension-required (RFC 6062 §6.2)")
 	}
 }

@@ -8,7 +8,8 @@ import (
 	"github.com/switchboard/switchboard/stun"
 )
 
-// allocate implements RFC 8656 §7.2 (and RFC 6156 §4 for the family).
+// allocate implements RFC 8656 §7.2 (and RFC 6156 §4 for the family), and
+// with REQUESTED-TRANSPORT TCP, RFC 6062 §5.1.
 func (s *Server) allocate(r *request, username string, key [16]byte) error {
 	m := r.msg
 	if a := s.table.get(r.ft); a != nil {
@@ -28,13 +29,20 @@ func (s *Server) allocate(r *request, username string, key [16]byte) error {
 	if err != nil {
 		return errBadRequest
 	}
-	if proto != stun.ProtoUDP {
-		return errTransport // TCP allocations (RFC 6062) are not offered
+	tcp := proto == stun.ProtoTCP
+	if proto != stun.ProtoUDP && !tcp {
+		return errTransport
 	}
 	evenPort, hasEven := m.Get(stun.AttrEvenPort)
 	token, hasToken := m.Get(stun.AttrReservationToken)
 	famV, hasFam := m.Get(stun.AttrRequestedAddressFamily)
 	_, hasAddFam := m.Get(stun.AttrAdditionalAddressFamily)
+	df := m.Has(stun.AttrDontFragment)
+	if tcp && (r.ft.proto == transportUDP || hasEven || hasToken || df) {
+		// RFC 6062 §5.1: TCP allocations only over TCP or TLS, and
+		// without these UDP-only attributes.
+		return &stun.Error{Code: stun.CodeBadRequest, Reason: "TCP allocations need a TCP or TLS connection and no EVEN-PORT, RESERVATION-TOKEN or DONT-FRAGMENT"}
+	}
 	if hasToken && (hasEven || hasFam || hasAddFam) {
 		return errBadRequest // §7.2 step 4 and 5
 	}
@@ -96,9 +104,16 @@ func (s *Server) allocate(r *request, username string, key [16]byte) error {
 	if family == stun.FamilyIPv6 {
 		ip = s.cfg.RelayIPv6
 	}
-	df := m.Has(stun.AttrDontFragment)
 	rs, next := reserved, (*relaySocket)(nil)
-	if rs == nil {
+	var tr *tcpRelay
+	if tcp {
+		var err error
+		if tr, err = s.listenTCPRelay(ip); err != nil {
+			s.table.unreserve(username, clientIP)
+			s.log.Warn("turn: no TCP relay socket", slog.Any("err", err))
+			return errCapacity
+		}
+	} else if rs == nil {
 		var err error
 		rs, next, err = s.relays.open(ip, even, reserve, df, r.home)
 		if err != nil {
@@ -121,6 +136,7 @@ func (s *Server) allocate(r *request, username string, key [16]byte) error {
 		lifetime: lifetime,
 		sink:     r.sink,
 		relay:    rs,
+		tcp:      tr,
 		family:   family,
 		expires:  r.now.Add(lifetime),
 		perms:    make(map[netip.Addr]time.Time),
@@ -129,19 +145,30 @@ func (s *Server) allocate(r *request, username string, key [16]byte) error {
 	}
 	if !s.table.insert(a) {
 		s.table.unreserve(username, clientIP)
-		s.relays.close(rs)
+		if tr != nil {
+			tr.cancel()
+			tr.ln.Close()
+			s.releaseTCPPort(tr.addr)
+		} else {
+			s.relays.close(rs)
+		}
 		if next != nil {
 			s.relays.close(next)
 		}
 		return errMismatch
 	}
-	if err := s.relays.attach(rs, a.id); err != nil {
+	if tr != nil {
+		if !s.goTrack(func() { s.acceptPeers(a) }) {
+			s.release(a)
+			return errCapacity
+		}
+	} else if err := s.relays.attach(rs, a.id); err != nil {
 		s.release(a)
 		return errCapacity
 	}
 	s.stats.allocations.Add(1)
 	s.log.Debug("turn: allocated", slog.String("client", r.ft.client.String()), slog.String("proto", r.ft.proto.String()),
-		slog.String("relay", rs.addr.String()), slog.String("user", username))
+		slog.String("relay", a.relayAddr().String()), slog.String("user", username))
 	s.allocateSuccess(r, a, lifetime)
 	if next != nil {
 		// §7.2: the next port is held for 30 s under this token.
@@ -158,7 +185,7 @@ func (s *Server) allocate(r *request, username string, key [16]byte) error {
 
 func (s *Server) allocateSuccess(r *request, a *allocation, lifetime time.Duration) {
 	s.success(r)
-	r.resp.AddXORAddress(stun.AttrXORRelayedAddress, a.relay.addr)
+	r.resp.AddXORAddress(stun.AttrXORRelayedAddress, a.relayAddr())
 	r.resp.AddUint32(stun.AttrLifetime, uint32(lifetime/time.Second))
 	r.resp.AddXORAddress(stun.AttrXORMappedAddress, r.ft.client)
 }

@@ -55,7 +55,8 @@ type allocation struct {
 	tid      stun.TransactionID // of the Allocate that created it
 	lifetime time.Duration      // as granted, for retransmitted Allocates
 	sink     sink
-	relay    *relaySocket
+	relay    *relaySocket // UDP relay; nil for a TCP allocation
+	tcp      *tcpRelay    // TCP relay (RFC 6062); nil for a UDP allocation
 	family   byte
 
 	mu      sync.RWMutex
@@ -103,6 +104,14 @@ func (b *bucket) allow(n int, rate int, now time.Time) bool {
 	}
 	b.tokens -= float64(n)
 	return true
+}
+
+// relayAddr is the relayed transport address.
+func (a *allocation) relayAddr() netip.AddrPort {
+	if a.tcp != nil {
+		return a.tcp.addr
+	}
+	return a.relay.addr
 }
 
 // permitted reports whether peer ip has an unexpired permission. Call with

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"net/netip"
 	"runtime"
@@ -55,9 +56,15 @@ type Config struct {
 	// client IP address (default 256). Beyond them Allocate gets 486. A
 	// negative value means no limit.
 	MaxAllocations, UserQuota, IPQuota int
+	// MaxTCPConnections caps the peer connections of one TCP allocation
+	// (RFC 6062), pending and bound, Connects in progress included
+	// (default 32). Past it a Connect gets 486 and a peer's incoming
+	// connection is closed at once. A negative value means no limit.
+	MaxTCPConnections int
 	// MaxBitrate caps the bytes per second one allocation relays, both
-	// directions together; excess packets are dropped. Default 5 MB/s
-	// (40 Mbit/s); negative means no cap.
+	// directions together; excess packets are dropped, and the data
+	// connections of a TCP allocation (RFC 6062) are paced to it instead.
+	// Default 5 MB/s (40 Mbit/s); negative means no cap.
 	MaxBitrate int
 
 	// RelayLoops is the number of event loops reading relay sockets and
@@ -85,25 +92,30 @@ type Config struct {
 	Logger *slog.Logger
 	// Now is the clock. Default time.Now.
 	Now func() time.Time
+
+	// bindTimeout is how long a peer data connection waits for its
+	// ConnectionBind (RFC 6062 §5.3: 30 s); tests shorten it.
+	bindTimeout time.Duration
 }
 
 // Defaults.
 const (
-	DefaultRealm          = "switchboard"
-	defaultPortMin        = 49152
-	defaultPortMax        = 65535
-	defaultLifetime       = 10 * time.Minute
-	defaultMaxLifetime    = time.Hour
-	defaultPermLifetime   = 300 * time.Second
-	defaultChanLifetime   = 600 * time.Second
-	defaultNonceLifetime  = 10 * time.Minute
-	defaultIdleTimeout    = 30 * time.Second
-	defaultMaxAllocations = 10000
-	defaultUserQuota      = 256
-	defaultIPQuota        = 256
-	defaultMaxBitrate     = 5 << 20
-	defaultSocketBuffer   = 8 << 20
-	defaultRelayBuffer    = 1 << 20
+	DefaultRealm             = "switchboard"
+	defaultPortMin           = 49152
+	defaultPortMax           = 65535
+	defaultLifetime          = 10 * time.Minute
+	defaultMaxLifetime       = time.Hour
+	defaultPermLifetime      = 300 * time.Second
+	defaultChanLifetime      = 600 * time.Second
+	defaultNonceLifetime     = 10 * time.Minute
+	defaultIdleTimeout       = 30 * time.Second
+	defaultMaxAllocations    = 10000
+	defaultUserQuota         = 256
+	defaultIPQuota           = 256
+	defaultMaxBitrate        = 5 << 20
+	defaultMaxTCPConnections = 32
+	defaultSocketBuffer      = 8 << 20
+	defaultRelayBuffer       = 1 << 20
 )
 
 // withDefaults returns c with zero fields replaced by defaults, or an error
@@ -172,6 +184,13 @@ func (c Config) withDefaults() (Config, error) {
 	defInt(&c.UserQuota, defaultUserQuota)
 	defInt(&c.IPQuota, defaultIPQuota)
 	defInt(&c.MaxBitrate, defaultMaxBitrate)
+	defInt(&c.MaxTCPConnections, defaultMaxTCPConnections)
+	if c.MaxTCPConnections < 0 {
+		c.MaxTCPConnections = math.MaxInt
+	}
+	if c.bindTimeout == 0 {
+		c.bindTimeout = tcpBindTimeout
+	}
 	defInt(&c.RelayLoops, runtime.GOMAXPROCS(0))
 	defInt(&c.UDPSockets, runtime.GOMAXPROCS(0))
 	defInt(&c.SocketBuffer, defaultSocketBuffer)

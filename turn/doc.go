@@ -1,5 +1,6 @@
-// Package turn is a STUN (RFC 8489) and TURN (RFC 8656, RFC 6156) server
-// over UDP, TCP and TLS, built so that relaying costs little.
+// Package turn is a STUN (RFC 8489) and TURN (RFC 8656, RFC 6156, and
+// RFC 6062 for TCP allocations) server over UDP, TCP and TLS, built so that
+// relaying costs little.
 //
 // # Use
 //
@@ -37,13 +38,31 @@
 //     credentials (RFC 8489 §9.2): 401 with REALM and NONCE first, 438
 //     when the stateless nonce has expired, 401 for an unknown user or a
 //     wrong password; MESSAGE-INTEGRITY or MESSAGE-INTEGRITY-SHA256.
-//   - REQUESTED-TRANSPORT UDP only (442 otherwise); REQUESTED-ADDRESS-FAMILY
+//   - REQUESTED-TRANSPORT UDP, or TCP from a TCP or TLS client (442 for
+//     anything else); REQUESTED-ADDRESS-FAMILY
 //     IPv6 when Config.RelayIPv6 is set (440 otherwise; RFC 6156);
 //     ADDITIONAL-ADDRESS-FAMILY answered with ADDRESS-ERROR-CODE 440;
 //     EVEN-PORT honoured, with the R bit reserving the next port for 30 s
 //     under a RESERVATION-TOKEN; DONT-FRAGMENT sets DF on the relay socket.
-//   - Quotas: Config.UserQuota, IPQuota and MaxAllocations (486), and
-//     a per-allocation bandwidth cap (Config.MaxBitrate).
+//   - TCP allocations (RFC 6062): over a TCP or TLS control connection,
+//     Allocate with REQUESTED-TRANSPORT TCP gets a TCP listening socket as
+//     its relayed address (over UDP, or with EVEN-PORT, RESERVATION-TOKEN
+//     or DONT-FRAGMENT: 400; §5.1). Connect (§5.2) opens a connection from
+//     the relayed address to the peer (403 for a denied peer, 446 while
+//     one to that peer is in progress or open, 447 when it fails or takes
+//     over 15 s) and answers with CONNECTION-ID; a permitted peer's
+//     connection to the relayed address is announced with a
+//     ConnectionAttempt indication (§5.3; others are closed at once).
+//     ConnectionBind with that CONNECTION-ID on a new client connection
+//     (§5.4; unknown or taken: 400) turns it into a data connection that
+//     carries raw bytes both ways with the peer's; a connection not bound
+//     within 30 s is closed. Either side's close closes both, and deleting
+//     the allocation closes all of them (§5.5). ChannelBind on a TCP
+//     allocation is 400 and Send indications are dropped.
+//   - Quotas: Config.UserQuota, IPQuota and MaxAllocations (486),
+//     Config.MaxTCPConnections peer connections per TCP allocation (486),
+//     and a per-allocation bandwidth cap (Config.MaxBitrate): UDP relaying
+//     drops the excess, TCP data connections are paced.
 //   - A peer deny-list on by default (see Config.AllowPeers and
 //     Server.PeerAllowed): loopback, private, link-local, CGNAT,
 //     multicast, unspecified, their IPv4-mapped/compatible/6to4/Teredo/NAT64
@@ -60,7 +79,10 @@
 // Config.SocketBuffer bytes of kernel buffer each) are read with recvmmsg;
 // ChannelData goes to the peer with one sendto. Nothing on these paths
 // allocates. A TCP or TLS client has one reader goroutine and a writer
-// goroutine only while output is queued, with output bounded.
+// goroutine only while output is queued, with output bounded. A TCP
+// allocation has an accept goroutine, and each bound pair of data
+// connections two copying goroutines with a 16 KiB buffer each: a slow
+// side slows the other through TCP flow control rather than queueing.
 //
 // Listening on a wildcard address of a multi-homed host may answer from a
 // different source address than the client used; listen on specific

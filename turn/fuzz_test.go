@@ -40,6 +40,15 @@ func FuzzHandle(f *testing.F) {
 		m.Add(stun.AttrData, []byte("hello"))
 	})
 	f.Add(stun.AppendChannelData(nil, 0x4000, []byte("hello"), false))
+	// RFC 6062: Connect and ConnectionBind (over the harness's UDP 5-tuple
+	// both end in 400, after authentication) and a TCP Allocate.
+	add(stun.Type{Method: stun.MethodConnect, Class: stun.ClassRequest}, func(m *stun.Message) {
+		m.AddXORAddress(stun.AttrXORPeerAddress, fuzzPeer)
+	})
+	add(stun.Type{Method: stun.MethodConnectionBind, Class: stun.ClassRequest}, func(m *stun.Message) {
+		m.AddConnectionID(1)
+	})
+	add(allocateReq, func(m *stun.Message) { m.AddRequestedTransport(stun.ProtoTCP) })
 
 	f.Fuzz(func(t *testing.T, b []byte) {
 		h := newHarness(t, Config{AllowPeers: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}})

@@ -34,6 +34,7 @@ func known(t stun.AttrType) bool {
 		stun.AttrChannelNumber, stun.AttrLifetime, stun.AttrXORPeerAddress, stun.AttrData,
 		stun.AttrXORRelayedAddress, stun.AttrRequestedAddressFamily, stun.AttrEvenPort,
 		stun.AttrRequestedTransport, stun.AttrDontFragment, stun.AttrReservationToken,
+		stun.AttrConnectionID,
 		0x0024, 0x0025: // PRIORITY, USE-CANDIDATE (RFC 8445) from ICE agents' Binding requests
 		return true
 	}
@@ -91,9 +92,16 @@ func (s *Server) handle(r *request) bool {
 			err = s.createPermission(r, username)
 		case stun.MethodChannelBind:
 			err = s.channelBind(r, username)
+		case stun.MethodConnect:
+			err = s.connect(r, username)
+		case stun.MethodConnectionBind:
+			err = s.connectionBind(r, username)
 		default:
 			err = &stun.Error{Code: stun.CodeBadRequest}
 		}
+	}
+	if err == errAsync {
+		return false // the handler answers later
 	}
 	if err != nil {
 		var ae *authError
@@ -305,6 +313,11 @@ func (s *Server) channelBind(r *request, username string) error {
 	a, err := s.ownAllocation(r, username)
 	if err != nil {
 		return err
+	}
+	if a.tcp != nil {
+		// Channels carry UDP datagrams; a TCP allocation relays over
+		// its data connections only (RFC 6062 §5).
+		return &stun.Error{Code: stun.CodeBadRequest, Reason: "TCP allocation"}
 	}
 	v, ok := r.msg.Get(stun.AttrChannelNumber)
 	if !ok {

@@ -286,7 +286,9 @@ func TestAllocate(t *testing.T) {
 		want  int
 	}{
 		{"no transport", nil, 400},
-		{"tcp transport", func(m *stun.Message) { m.AddRequestedTransport(stun.ProtoTCP) }, 442},
+		// RFC 6062 §5.1: TCP allocations need a TCP or TLS connection.
+		{"tcp transport over udp", func(m *stun.Message) { m.AddRequestedTransport(stun.ProtoTCP) }, 400},
+		{"sctp transport", func(m *stun.Message) { m.AddRequestedTransport(132) }, 442},
 		{"bad transport length", func(m *stun.Message) { m.Add(stun.AttrRequestedTransport, []byte{17}) }, 400},
 		{"ipv6 without relay", func(m *stun.Message) {
 			udpTransport(m)

@@ -49,7 +49,7 @@ func (s *Server) handleSend(r *request) {
 		return
 	}
 	a.mu.RLock()
-	if a.closed || !a.permitted(peer.Addr(), r.now) || !a.bw.allow(len(data), s.cfg.MaxBitrate, r.now) {
+	if a.closed || a.relay == nil || !a.permitted(peer.Addr(), r.now) || !a.bw.allow(len(data), s.cfg.MaxBitrate, r.now) {
 		a.mu.RUnlock()
 		s.stats.dropped.Add(1)
 		return

@@ -29,6 +29,12 @@ type Server struct {
 
 	reservations reservations
 
+	// TCP allocations (tcpalloc.go): peer connections by CONNECTION-ID
+	// and the relayed addresses listened on.
+	tcpMu    sync.Mutex
+	tcpIDs   map[uint32]*tcpConn
+	tcpPorts map[netip.AddrPort]struct{}
+
 	mu        sync.Mutex
 	closing   bool
 	started   bool
@@ -70,6 +76,8 @@ func New(cfg Config) (*Server, error) {
 		packets:   make(map[net.PacketConn]struct{}),
 		conns:     make(map[*streamConn]struct{}),
 		done:      make(chan struct{}),
+		tcpIDs:    make(map[uint32]*tcpConn),
+		tcpPorts:  make(map[netip.AddrPort]struct{}),
 	}
 	s.relays = newRelayPool(s)
 	return s, nil
@@ -143,11 +151,16 @@ func (s *Server) sweep() {
 	}
 }
 
-// release deletes a and frees its relay socket. A TCP or TLS client's
+// release deletes a and frees its relay socket, or for a TCP allocation
+// its listener and connections (RFC 6062 §5.5). A TCP or TLS client's
 // connection ends with its allocation.
 func (s *Server) release(a *allocation) {
 	if s.table.remove(a) {
-		s.relays.close(a.relay)
+		if a.tcp != nil {
+			s.closeTCPRelay(a)
+		} else {
+			s.relays.close(a.relay)
+		}
 		if c, ok := a.sink.(*streamConn); ok {
 			c.allocationGone()
 		}
@@ -217,11 +230,17 @@ type Stats struct {
 	BytesToPeers     uint64
 	BytesToClients   uint64
 	Dropped          uint64 // no permission, no channel, over the bandwidth cap, or a full socket
+	// TCPConnections is the current number of peer connections of TCP
+	// allocations (RFC 6062), pending and bound. Their bytes count in
+	// BytesToPeers and BytesToClients; a refused peer connection counts
+	// in Dropped, one past Config.MaxTCPConnections in QuotaRejections.
+	TCPConnections int
 }
 
 type counters struct {
 	allocations, bindings, authFailures, quotaRejections, deniedPeers atomic.Uint64
 	pktsToPeers, pktsToClients, bytesToPeers, bytesToClients, dropped atomic.Uint64
+	tcpConns                                                          atomic.Int64
 }
 
 // Stats returns the server's counters.
@@ -238,6 +257,7 @@ func (s *Server) Stats() Stats {
 		BytesToPeers:     s.stats.bytesToPeers.Load(),
 		BytesToClients:   s.stats.bytesToClients.Load(),
 		Dropped:          s.stats.dropped.Load(),
+		TCPConnections:   int(s.stats.tcpConns.Load()),
 	}
 }
 

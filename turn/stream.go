@@ -56,6 +56,15 @@ type streamConn struct {
 	// stops at its next wake-up (allocationGone also wakes it).
 	ending atomic.Bool
 
+	// bound is set, by the reader's own ConnectionBind handler, when the
+	// connection becomes a client data connection (RFC 6062 §5.4): the
+	// reader stops and runDataConn takes over; early is what followed the
+	// request in the read buffer. flushed, when set, is closed by the
+	// flusher as it exits (runDataConn waits for the response to leave).
+	bound   *tcpConn
+	early   []byte
+	flushed chan struct{}
+
 	req, resp stun.Message
 	dst       relayDest
 	writeFn   func()
@@ -150,6 +159,10 @@ func (c *streamConn) flush() {
 		if len(c.out) == 0 || c.closed {
 			c.flushing = false
 			last := c.closeWhenFlushed
+			if c.flushed != nil {
+				close(c.flushed)
+				c.flushed = nil
+			}
 			c.mu.Unlock()
 			if last {
 				c.end()
@@ -335,6 +348,10 @@ func (s *Server) serveConn(nc net.Conn) {
 	go func() {
 		defer s.wg.Done()
 		c.readLoop()
+		if c.bound != nil {
+			s.runDataConn(c.bound, c, c.early)
+			return
+		}
 		// Closing the connection ends its allocation (RFC 8656 §3.1).
 		if a := s.table.get(c.ft); a != nil {
 			s.release(a)
@@ -391,6 +408,13 @@ func (c *streamConn) feed(f *frameBuf) bool {
 		c.message(f.buf[off : off+size])
 		f.msgs++
 		off += size
+		if c.bound != nil {
+			// A client data connection now (RFC 6062 §5.4): the rest
+			// is bytes for the peer.
+			c.early = append([]byte(nil), f.buf[off:f.have]...)
+			f.have = 0
+			return false
+		}
 	}
 	if off > 0 {
 		f.have = copy(f.buf, f.buf[off:f.have])
@@ -426,7 +450,7 @@ func (c *streamConn) readLoop() {
 				return
 			}
 		}
-		if f.bad || c.ending.Load() {
+		if f.bad || c.ending.Load() || c.bound != nil {
 			return
 		}
 		if err != nil {

@@ -29,7 +29,7 @@ const closeBound = 20 * time.Second
 func startStreamServer(t testing.TB, cfg Config) (s *Server, tcpAddr, tlsAddr string) {
 	t.Helper()
 	cfg.Realm = "test"
-	cfg.Users = map[string]string{"alice": "secret"}
+	cfg.Users = map[string]string{"alice": "secret", "bob": "pw"}
 	cfg.RelayIP = netip.MustParseAddr("127.0.0.1")
 	cfg.RelayLoops = 1
 	s, err := New(cfg)
@@ -70,6 +70,8 @@ type streamClient struct {
 	have  int
 	nonce string
 	tid   byte
+	// user and pass sign requests; empty means alice's.
+	user, pass string
 }
 
 func dialStream(t testing.TB, proto, addr string) *streamClient {
@@ -129,10 +131,14 @@ func (sc *streamClient) try(typ stun.Type, build func(*stun.Message)) (*stun.Mes
 			build(&m)
 		}
 		if sc.nonce != "" {
-			m.AddString(stun.AttrUsername, "alice")
+			user, pass := sc.user, sc.pass
+			if user == "" {
+				user, pass = "alice", "secret"
+			}
+			m.AddString(stun.AttrUsername, user)
 			m.AddString(stun.AttrRealm, "test")
 			m.AddString(stun.AttrNonce, sc.nonce)
-			key := stun.LongTermKey("alice", "test", "secret")
+			key := stun.LongTermKey(user, "test", pass)
 			m.AddIntegrity(key[:])
 		}
 		if _, err := sc.c.Write(m.Raw); err != nil {

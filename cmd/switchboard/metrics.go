@@ -118,9 +118,10 @@ func (a *app) metricsHandler() http.Handler {
 	gauge("signaling_peers", "Peers connected to /signal.", func() float64 { return float64(a.sig.Hub().Len()) })
 	if t := a.turn; t != nil {
 		gauge("turn_allocations", "Current TURN allocations.", func() float64 { return float64(t.Stats().Allocations) })
+		gauge("turn_tcp_connections", "Current peer connections of TURN TCP allocations (RFC 6062), pending and bound.", func() float64 { return float64(t.Stats().TCPConnections) })
 		counter("turn_allocations_total", "TURN allocations created.", func() float64 { return float64(t.Stats().AllocationsTotal) })
 		counter("turn_auth_failures_total", "STUN/TURN requests refused for credentials (401/438).", func() float64 { return float64(t.Stats().AuthFailures) })
-		counter("turn_quota_rejections_total", "Allocate requests refused with 486.", func() float64 { return float64(t.Stats().QuotaRejections) })
+		counter("turn_quota_rejections_total", "Allocate and Connect requests refused with 486, and peer connections refused past the TCP allocation cap.", func() float64 { return float64(t.Stats().QuotaRejections) })
 		counter("turn_denied_peers_total", "Permissions or sends refused for a denied peer address (403).", func() float64 { return float64(t.Stats().DeniedPeers) })
 		counter("turn_relayed_bytes_to_peers_total", "Bytes relayed from clients to peers.", func() float64 { return float64(t.Stats().BytesToPeers) })
 		counter("turn_relayed_bytes_to_clients_total", "Bytes relayed from peers to clients.", func() float64 { return float64(t.Stats().BytesToClients) })

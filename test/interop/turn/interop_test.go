@@ -397,3 +397,62 @@ func TestUclientNegative(t *testing.T) {
 		}
 	})
 }
+
+// TestUclientTCPRelay runs uclient with -T, TCP allocations (RFC 6062):
+// it implies client-to-client mode (-y), so each client Connects to the
+// relayed address of another, whose server side announces the incoming
+// connection with a ConnectionAttempt indication; both bind data
+// connections with ConnectionBind and the messages go through two relays.
+func TestUclientTCPRelay(t *testing.T) {
+	need(t, "turnutils_uclient")
+	s := startServer(t, turn.Config{AllowPeers: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}})
+	port, tlsPort := strconv.Itoa(s.port), strconv.Itoa(s.tlsPort)
+	const clients, msgs = 2, 20
+	for _, tc := range []struct {
+		name  string
+		flags []string
+		port  string
+		// want is the share of the messages sent that uclient counts as
+		// received, in percent.
+		want int
+	}{
+		{"tcp", nil, port, 100},
+		{"tls", []string{"-S"}, tlsPort, 100},
+		// -P: the peer connects to the relayed address from outside TURN
+		// (ConnectionAttempt only). uclient then counts only one
+		// direction as received: coturn's own turnserver gives the same
+		// 20 of 40 with these flags.
+		{"passive", []string{"-P"}, port, 50},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := s.Stats()
+			args := append([]string{"-T", "-n", strconv.Itoa(msgs), "-m", strconv.Itoa(clients), "-l", "160", "-z", "5",
+				"-p", tc.port, "-u", "alice", "-w", "secret"}, tc.flags...)
+			out, err := run(t, 60*time.Second, "turnutils_uclient", append(args, "127.0.0.1")...)
+			if err != nil {
+				t.Fatalf("uclient: %v\n%s", err, tail([]byte(out)))
+			}
+			sent, recv, lost := totals(t, out)
+			if sent != clients*msgs || recv < sent*tc.want/100 {
+				t.Fatalf("sent %d, received %d, lost %d; want %d sent and %d%% received\n%s", sent, recv, lost, clients*msgs, tc.want, tail([]byte(out)))
+			}
+			// What arrived crossed the server over data connections
+			// only: no datagram was relayed.
+			st := s.Stats()
+			bytes := uint64(recv * 160)
+			if st.AllocationsTotal-before.AllocationsTotal < clients || st.BytesToPeers-before.BytesToPeers < bytes ||
+				st.BytesToClients-before.BytesToClients < bytes || st.PacketsToPeers != before.PacketsToPeers {
+				t.Fatalf("server stats before %+v, after %+v: want %d TCP allocations and %d bytes each way", before, st, clients, bytes)
+			}
+		})
+	}
+	// uclient closed its connections: every allocation and peer
+	// connection ends with them.
+	deadline := time.Now().Add(10 * time.Second)
+	for (s.Stats().Allocations != 0 || s.Stats().TCPConnections != 0) && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if st := s.Stats(); st.Allocations != 0 || st.TCPConnections != 0 {
+		t.Errorf("left after uclient exited: %d allocations, %d TCP connections", st.Allocations, st.TCPConnections)
+	}
+}
