@@ -439,7 +439,7 @@ func (l *loop) runQueue() {
 			tasks[i] = nil
 		}
 		l.flushUrgent()
-		l.flushList(dirty)
+		l.flushList(dirty, true)
 		clear(dirty)
 		l.qmu.Lock()
 		l.spareT, l.spareD = tasks[:0], dirty[:0]
@@ -447,10 +447,11 @@ func (l *loop) runQueue() {
 	}
 }
 
-// flushList flushes cs, through the ring when there are enough of them.
-func (l *loop) flushList(cs []*Conn) {
+// flushList flushes cs, through the ring when there are enough of them;
+// interleave as for flushBatch.
+func (l *loop) flushList(cs []*Conn, interleave bool) {
 	if l.ring != nil && len(cs) >= minRingBatch {
-		l.flushBatch(cs)
+		l.flushBatch(cs, interleave)
 		return
 	}
 	for _, c := range cs {
@@ -476,7 +477,7 @@ func (l *loop) flushUrgent() {
 	l.urgentQ, l.spareU = l.spareU[:0], nil
 	l.qmu.Unlock()
 	l.inUrgent = true
-	l.flushList(cs)
+	l.flushList(cs, false)
 	l.inUrgent = false
 	clear(cs)
 	l.qmu.Lock()
@@ -709,7 +710,12 @@ const httpLinger = 500 * time.Millisecond
 // short send, EAGAIN, an error — any of which may tear it down and call
 // OnClose, which may write to other connections of the same chunk) is set
 // aside and flushed only after the whole chunk is done.
-func (l *loop) flushBatch(cs []*Conn) {
+//
+// With interleave (a pass over the dirty list, not the urgent one), the loop
+// reads new input and flushes urgent connections between chunks. Not for
+// the urgent list: there, reading early would only split the replies of a
+// request/response load (echo) into more, smaller sends.
+func (l *loop) flushBatch(cs []*Conn, interleave bool) {
 	for len(cs) > 0 {
 		if l.ring == nil { // closed by a nested pass (flushUrgent)
 			for _, c := range cs {
@@ -804,7 +810,7 @@ func (l *loop) flushBatch(cs []*Conn) {
 			l.flush(c)
 		}
 		clear(l.later)
-		if len(cs) > 0 {
+		if interleave && len(cs) > 0 {
 			l.pollInput()
 			l.flushUrgent()
 		}
