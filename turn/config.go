@@ -199,7 +199,7 @@ func (c Config) withDefaults() (Config, error) {
 
 // defaultRelayLoops is the RelayLoops default for procs Ps: half of them,
 // at least one. Measured on 2 vCPUs at 100 allocations × 10k round trips/s
-// (docs/benchmarks-turn.md), one loop cost ~25 % less server CPU per round
+// (docs/benchmarks-turn.md), one loop cost ~30 % less server CPU per round
 // trip than two (futex wake-ups per round trip 0.005 instead of 0.19) and
 // the same at saturation.
 func defaultRelayLoops(procs int) int { return max(1, procs/2) }
