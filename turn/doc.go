@@ -71,8 +71,8 @@
 // # How relaying works (Linux)
 //
 // A relay socket is a raw non-blocking UDP socket with no goroutine: a few
-// relay loops (Config.RelayLoops, default GOMAXPROCS) wait on all of them
-// with epoll, drain ready sockets with recvmmsg into one shared batch,
+// relay loops (Config.RelayLoops, default half of GOMAXPROCS) wait on all of
+// them with epoll, drain ready sockets with recvmmsg into one shared batch,
 // write the ChannelData header or Data indication into headroom in front
 // of each payload (no copy), and send the lot to UDP clients with one
 // sendmmsg. Client-facing UDP sockets (Config.UDPSockets, SO_REUSEPORT,

@@ -9,11 +9,15 @@ each started fresh, with turnutils_peer as the echoing peer. Per run:
   relayed round trips   tot_recv_msgs summed over the uclient processes
   loss                  uclient's "Total lost packets" / messages sent
   rt/s                  round trips / uclient's "Total transmit time"
-  server CPU per rt     (utime+stime delta from /proc/PID/stat) / round trips
+  server CPU per rt     CPU time of all the server's threads, from
+                        /proc/PID/task/*/schedstat (nanoseconds), / round trips
   RSS                   peak VmRSS sampled every 50 ms during the run
+  load                  /proc/loadavg (1 min) at the end of the run: other
+                        jobs on the machine inflate every CPU figure
 
-Usage: bench/turn/bench.py [--rounds N] [--quick] [--only NAME] [--json FILE]
-Run from the repository root; it builds bench/turn/turnserve itself.
+Usage: bench/turn/bench.py [--rounds N] [--quick] [--only NAME[,NAME...]] [--json FILE]
+(--only @ runs the fixed-rate scenarios.) Run from the repository root; it
+builds bench/turn/turnserve itself.
 """
 import argparse, json, os, re, shutil, signal, socket, statistics, subprocess, sys, tempfile, threading, time
 
@@ -23,9 +27,11 @@ USER, PASS, REALM = "alice", "secret", "bench"
 CLK = os.sysconf("SC_CLK_TCK")
 
 # name, transport flags, processes, clients per process, messages per client, size, interval ms
+# The 1-allocation fixed-rate rows run 20,000 round trips (uclient reaches
+# ~500/s with -z 1, so ~40 s each) so that setup is a small share of them.
 SCENARIOS = [
-    ("1x160 @1k",        [],     1, 1,   3000, 160,  1),
-    ("1x1000 @1k",       [],     1, 1,   3000, 1000, 1),
+    ("1x160 @1k",        [],     1, 1,   20000, 160,  1),
+    ("1x1000 @1k",       [],     1, 1,   20000, 1000, 1),
     ("1x1000 sat",       [],     1, 1,   20000, 1000, 0),
     ("100x160 @10k",     [],     4, 25,  500,  160,  10),
     ("100x1000 @10k",    [],     4, 25,  500,  1000, 10),
@@ -57,6 +63,27 @@ def cpu_ticks(pid):
     with open(f"/proc/{pid}/stat") as f:
         fields = f.read().rsplit(")", 1)[1].split()
     return int(fields[11]) + int(fields[12])  # utime, stime (fields 14, 15)
+
+
+def cpu_ns(pid):
+    """CPU time of pid's live threads in ns (sum_exec_runtime, the first field
+    of /proc/PID/task/TID/schedstat). /proc/PID/stat counts in clock ticks
+    (10 ms), too coarse for a few thousand round trips; a thread that exits
+    between two samples takes its time with it, which is why cpu_ticks is
+    kept beside it as a check."""
+    total = 0
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/schedstat") as f:
+                total += int(f.read().split()[0])
+        except (OSError, ValueError, IndexError):
+            pass  # the thread exited
+    return total
+
+
+def loadavg():
+    with open("/proc/loadavg") as f:
+        return float(f.read().split()[0])
 
 
 def rss_kb(pid):
@@ -151,7 +178,7 @@ def run_once(server, scenario, binary, peer_port, tmp):
                     return
         th = threading.Thread(target=sample)
         th.start()
-        c0, t0 = cpu_ticks(pid), time.time()
+        c0, n0, t0 = cpu_ticks(pid), cpu_ns(pid), time.time()
         ucs = [subprocess.Popen(["turnutils_uclient", "-c", *flags, "-n", str(msgs), "-m", str(clients),
                                  "-l", str(size), "-z", str(interval), "-p", str(port), "-e", HOST,
                                  "-r", str(peer_port), "-u", USER, "-w", PASS, HOST],
@@ -159,7 +186,7 @@ def run_once(server, scenario, binary, peer_port, tmp):
                for _ in range(procs)]
         outs = [u.communicate(timeout=600)[0] for u in ucs]
         wall = time.time() - t0
-        c1 = cpu_ticks(pid)
+        c1, n1 = cpu_ticks(pid), cpu_ns(pid)
         done.set()
         th.join()
         sent = recv = lost = 0
@@ -174,13 +201,14 @@ def run_once(server, scenario, binary, peer_port, tmp):
             lost += int(lm.group(1)) if lm else 0
             tm = TIME.search(o)
             ttime = max(ttime, int(tm.group(1)) if tm else 0)
-        cpu = (c1 - c0) / CLK
+        cpu = (n1 - n0) / 1e9
+        ticks = (c1 - c0) / CLK
         return {
             "server": server, "scenario": name, "sent": sent, "recv": recv,
             "loss_pct": 100.0 * lost / sent if sent else 0.0,
-            "rt_per_s": recv / max(ttime, 1), "wall_s": wall, "cpu_s": cpu,
+            "rt_per_s": recv / max(ttime, 1), "wall_s": wall, "cpu_s": cpu, "cpu_ticks_s": ticks,
             "cpu_us_per_rt": 1e6 * cpu / recv if recv else float("nan"),
-            "rss_mb": peak[0] / 1024.0,
+            "rss_mb": peak[0] / 1024.0, "load1": loadavg(),
         }
     finally:
         stop(p)
@@ -190,7 +218,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--quick", action="store_true", help="one round, fewer messages")
-    ap.add_argument("--only", help="run scenarios whose name contains this")
+    ap.add_argument("--only", help="run scenarios whose name contains this (comma-separated: any of these)")
     ap.add_argument("--json", help="write raw results here")
     args = ap.parse_args()
     for tool in ("turnserver", "turnutils_uclient", "turnutils_peer"):
@@ -201,7 +229,7 @@ def main():
     subprocess.run(["go", "build", "-o", binary, "./bench/turn/turnserve"], check=True)
     scenarios = SCENARIOS + [RSS_SCENARIO]
     if args.only:
-        scenarios = [s for s in scenarios if args.only in s[0]]
+        scenarios = [s for s in scenarios if any(o in s[0] for o in args.only.split(","))]
     rounds = 1 if args.quick else args.rounds
     if args.quick:
         scenarios = [(n, f, p, c, max(50, m // 4), sz, iv) for (n, f, p, c, m, sz, iv) in scenarios]
@@ -227,7 +255,9 @@ def main():
                         continue
                     results.append(res)
                     print(f"{res['scenario']:20s} {server:6s} recv={res['recv']:7d} loss={res['loss_pct']:6.2f}% "
-                          f"rt/s={res['rt_per_s']:8.0f} cpu/rt={res['cpu_us_per_rt']:6.1f}us rss={res['rss_mb']:5.1f}MB",
+                          f"rt/s={res['rt_per_s']:8.0f} cpu/rt={res['cpu_us_per_rt']:6.2f}us "
+                          f"(ticks {1e6 * res['cpu_ticks_s'] / max(res['recv'], 1):6.1f}) rss={res['rss_mb']:5.1f}MB "
+                          f"load={res['load1']:.2f}",
                           flush=True)
     finally:
         stop(peer)
@@ -235,8 +265,8 @@ def main():
         with open(args.json, "w") as f:
             json.dump(results, f, indent=1)
     print()
-    print("| scenario | server | round trips | loss | rt/s | server CPU µs/rt (median) | peak RSS MB |")
-    print("|---|---|---|---|---|---|---|")
+    print("| scenario | server | round trips | loss | rt/s | server CPU µs/rt (median) | peak RSS MB | load (median) |")
+    print("|---|---|---|---|---|---|---|---|")
     for sc in scenarios:
         for server in ("ours", "coturn"):
             rs = [r for r in results if r["scenario"] == sc[0] and r["server"] == server]
@@ -246,8 +276,9 @@ def main():
             print(f"| {sc[0]} | {label} | {statistics.median(r['recv'] for r in rs):.0f} "
                   f"| {statistics.median(r['loss_pct'] for r in rs):.2f}% "
                   f"| {statistics.median(r['rt_per_s'] for r in rs):.0f} "
-                  f"| {statistics.median(r['cpu_us_per_rt'] for r in rs):.1f} "
-                  f"| {max(r['rss_mb'] for r in rs):.1f} |")
+                  f"| {statistics.median(r['cpu_us_per_rt'] for r in rs):.2f} "
+                  f"| {max(r['rss_mb'] for r in rs):.1f} "
+                  f"| {statistics.median(r['load1'] for r in rs):.1f} |")
     shutil.rmtree(tmp, ignore_errors=True)
 
 

@@ -30,6 +30,11 @@ type Batch struct {
 	hdrs  []unix.Mmsghdr
 	iovs  []unix.Iovec
 	names []unix.RawSockaddrInet6
+	// recvReady: every slot's header describes its receive buffer. The
+	// kernel writes back only msg_len, msg_namelen, msg_flags and
+	// msg_controllen of the slots it filled, so RecvAt restores those
+	// instead of laying out all the headers before every call.
+	recvReady bool
 }
 
 // NewBatch returns a batch of n slots with receive buffers of size bytes
@@ -62,23 +67,28 @@ func (b *Batch) Len() int { return len(b.hdrs) }
 func (b *Batch) Recv(fd int) (int, error) { return b.RecvAt(fd, 0) }
 
 // RecvAt is Recv into slots start and up, so that datagrams from several
-// sockets can share one batch; it returns how many slots it filled.
+// sockets can share one batch; it returns how many slots it filled. The
+// headers point at Bufs as they were at the first RecvAt after NewBatch or
+// Send: callers must not replace Bufs[i].
 func (b *Batch) RecvAt(fd int, start int) (int, error) {
-	for i := start; i < len(b.hdrs); i++ {
-		buf := b.Bufs[i][b.Headroom:]
-		b.iovs[i].Base = &buf[0]
-		b.iovs[i].SetLen(len(buf))
-		h := &b.hdrs[i].Hdr
-		h.Name = (*byte)(unsafe.Pointer(&b.names[i]))
-		h.Namelen = unix.SizeofSockaddrInet6
-		h.Iov = &b.iovs[i]
-		h.Iovlen = 1
-		h.Control = nil
-		h.Controllen = 0
-		h.Flags = 0
+	if !b.recvReady {
+		for i := range b.hdrs {
+			buf := b.Bufs[i][b.Headroom:]
+			b.iovs[i].Base = &buf[0]
+			b.iovs[i].SetLen(len(buf))
+			h := &b.hdrs[i].Hdr
+			h.Name = (*byte)(unsafe.Pointer(&b.names[i]))
+			h.Iov = &b.iovs[i]
+			h.Iovlen = 1
+			b.resetRecv(i)
+		}
+		b.recvReady = true
 	}
 	n, err := mmsg(unix.SYS_RECVMMSG, fd, b.hdrs[start:], unix.MSG_DONTWAIT)
 	if err != nil {
+		if start < len(b.hdrs) {
+			b.resetRecv(start)
+		}
 		return 0, err
 	}
 	for i := start; i < start+n; i++ {
@@ -87,8 +97,18 @@ func (b *Batch) RecvAt(fd int, start int) (int, error) {
 			b.N[i] = -1 // larger than the buffer: the caller drops it
 		}
 		b.Addrs[i] = decodeSockaddr(&b.names[i])
+		b.resetRecv(i)
 	}
 	return n, nil
+}
+
+// resetRecv restores the header fields recvmmsg writes back.
+func (b *Batch) resetRecv(i int) {
+	h := &b.hdrs[i].Hdr
+	h.Namelen = unix.SizeofSockaddrInet6
+	h.Control = nil
+	h.Controllen = 0
+	h.Flags = 0
 }
 
 // Send sends Pkts[i] to Addrs[i] for i < n on fd without blocking. v6
@@ -96,6 +116,7 @@ func (b *Batch) RecvAt(fd int, start int) (int, error) {
 // v4-mapped). It returns how many were sent; a datagram the kernel refuses
 // (full buffer) is dropped, as UDP allows, and the rest are still tried.
 func (b *Batch) Send(fd int, n int, v6 bool) (int, error) {
+	b.recvReady = false
 	sent := 0
 	for i := 0; i < n; i++ {
 		p := b.Pkts[i]
