@@ -776,7 +776,10 @@ func (l *loop) flushBatch(cs []*Conn, interleave bool) {
 			}
 			if c.outOff < len(c.out) {
 				// Written to meanwhile; the writer found it dirty and did not
-				// schedule it. Its next send carries everything since.
+				// schedule it. Its next send carries everything since. It
+				// leaves the urgent list, if it was on it: a later reply may
+				// queue it there again.
+				c.st &^= stUrgent
 				c.mu.Unlock()
 				l.redirty = append(l.redirty, c)
 				continue
