@@ -41,10 +41,6 @@ func testBroadcastBatches(t *testing.T, disableRing, async bool) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
 	var mu sync.Mutex
 	var wg sync.WaitGroup // the fan-out goroutine
 	defer wg.Wait()
@@ -78,34 +74,11 @@ func testBroadcastBatches(t *testing.T, disableRing, async bool) {
 			}
 		},
 	}
-	go func() {
-		_ = srv.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = srv.Upgrade(w, r, h) }))
-	}()
 	defer func() { _ = srv.Close() }()
-
 	const clients, msgs = 40, 34
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	var ccs []*ClientConn
-	for i := 0; i < clients; i++ {
-		cc, _, err := Dial(ctx, "ws://"+ln.Addr().String()+"/", nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ccs = append(ccs, cc)
-	}
-	for deadline := time.Now().Add(10 * time.Second); ; {
-		mu.Lock()
-		n := len(conns)
-		mu.Unlock()
-		if n == clients {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d of %d connections open", n, clients)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	ccs := serveAndDial(ctx, t, srv, h, clients, func() int { mu.Lock(); defer mu.Unlock(); return len(conns) })
 	if err := ccs[0].Write(ctx, TextMessage, []byte(fmt.Sprintf("go %d", msgs))); err != nil {
 		t.Fatal(err)
 	}
@@ -129,14 +102,7 @@ func testBroadcastBatches(t *testing.T, disableRing, async bool) {
 		}()
 	}
 	rg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Error(err)
-	}
-	for _, cc := range ccs {
-		_ = cc.CloseNow()
-	}
-	_ = srv.Close() // stops the loops: their counters are safe to read
+	closeAll(t, errs, ccs, srv)
 	var sent uint64
 	for _, l := range srv.loops {
 		sent += l.ringSent
@@ -334,10 +300,6 @@ func TestBroadcastWithInputMidPass(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
 	const clients, msgs, rounds = 3 * ringEntries / 2, 40, 4
 	var mu sync.Mutex
 	var wg sync.WaitGroup // the fan-out goroutine
@@ -367,33 +329,10 @@ func TestBroadcastWithInputMidPass(t *testing.T) {
 			}()
 		},
 	}
-	go func() {
-		_ = srv.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = srv.Upgrade(w, r, h) }))
-	}()
 	defer func() { _ = srv.Close() }()
-
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	ccs := make([]*ClientConn, clients)
-	for i := range ccs {
-		cc, _, err := Dial(ctx, "ws://"+ln.Addr().String()+"/", nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		ccs[i] = cc
-	}
-	for deadline := time.Now().Add(20 * time.Second); ; {
-		mu.Lock()
-		n := len(conns)
-		mu.Unlock()
-		if n == clients {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d of %d connections open", n, clients)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	ccs := serveAndDial(ctx, t, srv, h, clients, func() int { mu.Lock(); defer mu.Unlock(); return len(conns) })
 	if err := ccs[0].Write(ctx, TextMessage, []byte("go")); err != nil {
 		t.Fatal(err)
 	}
@@ -440,14 +379,7 @@ func TestBroadcastWithInputMidPass(t *testing.T) {
 		}()
 	}
 	rg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Error(err)
-	}
-	for _, cc := range ccs {
-		_ = cc.CloseNow()
-	}
-	_ = srv.Close() // stops the loops: their counters are safe to read
+	closeAll(t, errs, ccs, srv)
 	var polled uint64
 	for _, l := range srv.loops {
 		polled += l.polled
@@ -456,4 +388,45 @@ func TestBroadcastWithInputMidPass(t *testing.T) {
 		t.Error("no event was read between the chunks of a flush pass: the test missed what it is for")
 	}
 	t.Logf("events read between chunks: %d", polled)
+}
+
+// serveAndDial serves WebSocket upgrades to h on a loopback listener and
+// dials n clients, waiting until open reports all of them open.
+func serveAndDial(ctx context.Context, t *testing.T, srv *Server, h Handler, n int, open func() int) []*ClientConn {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		_ = srv.Serve(ln, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = srv.Upgrade(w, r, h) }))
+	}()
+	ccs := make([]*ClientConn, n)
+	for i := range ccs {
+		cc, _, err := Dial(ctx, "ws://"+ln.Addr().String()+"/", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		ccs[i] = cc
+	}
+	for deadline := time.Now().Add(20 * time.Second); open() < n; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d connections open", open(), n)
+		}
+	}
+	return ccs
+}
+
+// closeAll reports the clients' errors (errs is closed here), closes the
+// clients and stops srv: its loops' counters are then safe to read.
+func closeAll(t *testing.T, errs chan error, ccs []*ClientConn, srv *Server) {
+	t.Helper()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	for _, cc := range ccs {
+		_ = cc.CloseNow()
+	}
+	_ = srv.Close()
 }
