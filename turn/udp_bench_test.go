@@ -7,7 +7,6 @@ import (
 	"net"
 	"net/netip"
 	"strconv"
-	"syscall"
 	"testing"
 	"time"
 
@@ -54,23 +53,7 @@ func benchUDPRelay(b *testing.B, size int) {
 		time.Sleep(5 * time.Millisecond)
 	}
 
-	peer, err := net.ListenUDP("udp4", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		b.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		buf := make([]byte, 2048)
-		for {
-			n, from, err := peer.ReadFromUDPAddrPort(buf)
-			if err != nil {
-				return
-			}
-			peer.WriteToUDPAddrPort(buf[:n], from)
-		}
-	}()
-	b.Cleanup(func() { peer.Close(); <-done })
+	peer := startEchoPeer(b)
 
 	c, err := net.DialUDP("udp4", nil, net.UDPAddrFromAddrPort(s.UDPAddrs()[0]))
 	if err != nil {
@@ -82,13 +65,7 @@ func benchUDPRelay(b *testing.B, size int) {
 	sc := &streamClient{t: b, c: c, buf: make([]byte, 2048)}
 	sc.allocate()
 	const num = 0x4000
-	resp := sc.do(stun.Type{Method: stun.MethodChannelBind, Class: stun.ClassRequest}, func(m *stun.Message) {
-		m.AddChannelNumber(num)
-		m.AddXORAddress(stun.AttrXORPeerAddress, peer.LocalAddr().(*net.UDPAddr).AddrPort())
-	})
-	if code := errCode(resp); code != 0 {
-		b.Fatalf("channel bind: code %d", code)
-	}
+	bindChannel(b, sc, num, peer)
 	out := stun.AppendChannelData(nil, num, make([]byte, size), false)
 	in := make([]byte, 2048)
 	c.SetDeadline(time.Now().Add(time.Minute))
@@ -104,19 +81,5 @@ func benchUDPRelay(b *testing.B, size int) {
 			b.Fatalf("got %d bytes back, want %d", n, len(out))
 		}
 	}
-	for i := 0; i < 100; i++ { // warm up: first packets set up state
-		roundTrip()
-	}
-	var r0, r1 syscall.Rusage
-	syscall.Getrusage(syscall.RUSAGE_SELF, &r0)
-	b.ReportAllocs()
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		roundTrip()
-	}
-	b.StopTimer()
-	syscall.Getrusage(syscall.RUSAGE_SELF, &r1)
-	cpu := time.Duration(r1.Utime.Nano()+r1.Stime.Nano()-r0.Utime.Nano()-r0.Stime.Nano()) * time.Nanosecond
-	b.ReportMetric(float64(cpu.Microseconds())/float64(b.N), "cpu-µs/op")
-	b.SetBytes(int64(2 * size))
+	measureRoundTrips(b, size, roundTrip)
 }
